@@ -1,0 +1,1 @@
+"""jobsite-mock."""
