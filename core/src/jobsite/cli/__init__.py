@@ -1,0 +1,11 @@
+"""The ``jobsite`` command line: BOSH's words, one clean line per error."""
+
+from __future__ import annotations
+
+from jobsite.cli import _interpolate, _plugins
+from jobsite.cli._app import cli, main
+
+__all__ = ["cli", "main"]
+
+# Each command module adds itself to ``cli`` when imported.
+del _interpolate, _plugins
