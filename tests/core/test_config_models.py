@@ -58,7 +58,12 @@ def test_a_manifest_structures_into_frozen_models_with_parsed_values() -> None:
     assert isinstance(m, Manifest)
     assert loaded.warnings == ()
     group = m.instance_groups[0]
-    assert (group.name, group.instances, group.azs, group.lifecycle) == ("web", 3, ("z1",), "service")
+    assert (group.name, group.instances, group.azs, group.lifecycle) == (
+        "web",
+        3,
+        ("z1",),
+        "service",
+    )
     assert group.jobs[0].properties == {"port": 80}
     assert m.update == UpdateConfig(
         canaries=1,
@@ -191,6 +196,8 @@ def test_cloud_config_networks_default_to_manual_and_subnets_read_az_or_azs() ->
     cloud = load_cloud_config(Document("cloud.yml", doc)).value
     assert isinstance(cloud, CloudConfig)
     private = cloud.network("private")
-    assert private is not None and private.type == "manual"
+    assert private is not None
+    assert private.type == "manual"
     assert [s.zone_names for s in private.subnets] == [("z1",), ("z1", "z2")]
-    assert cloud.compilation is not None and cloud.compilation.reuse_compilation_vms is False
+    assert cloud.compilation is not None
+    assert cloud.compilation.reuse_compilation_vms is False

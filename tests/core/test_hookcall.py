@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from jobsite import hookimpl
@@ -29,7 +30,7 @@ class AsyncEvents:
 
     @hookimpl
     async def jobsite_event(self, event: object) -> None:
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
         self.log.append(f"async:{event}")
 
 
@@ -63,7 +64,7 @@ class Materials:
         if self.is_async:
 
             async def later() -> list[str] | None:
-                await anyio.sleep(0)
+                await anyio.lowlevel.checkpoint()
                 return self.items
 
             return later()

@@ -6,14 +6,16 @@ import json
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from jobsite import DriverContext, hookimpl
 from jobsite.errors import JobsiteError, PluginError
 from jobsite.plugins import describe, load_plugins
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def install_fake_distribution(
@@ -121,7 +123,9 @@ def test_duplicate_names_are_a_conflict_naming_both() -> None:
 
 def test_unknown_name_lists_the_known_ones() -> None:
     plugins = load_plugins(entrypoints=False)
-    with pytest.raises(PluginError, match=r"cpi 'aws' is not registered by any plugin \(known: none\)"):
+    with pytest.raises(
+        PluginError, match=r"cpi 'aws' is not registered by any plugin \(known: none\)"
+    ):
         plugins.registry("cpi").get("aws")
 
 
@@ -136,7 +140,10 @@ def test_a_factory_that_raises_fails_only_when_selected_and_names_the_plugin() -
 
     plugins = load_plugins(entrypoints=False, plugins=[("flaky-plugin", Flaky())])
     assert plugins.failures == ()
-    with pytest.raises(PluginError, match="cpi 'flaky' from plugin 'flaky-plugin' failed to start: OSError: no credentials"):
+    with pytest.raises(
+        PluginError,
+        match="cpi 'flaky' from plugin 'flaky-plugin' failed to start: OSError: no credentials",
+    ):
         plugins.registry("cpi").create(DriverContext(name="flaky"))
 
 
@@ -150,7 +157,7 @@ def test_jobsite_errors_from_a_factory_pass_through_unchanged() -> None:
             register("strict", factory)
 
     plugins = load_plugins(entrypoints=False, plugins=[("strict", Strict())])
-    with pytest.raises(JobsiteError, match="^option 'region' is required$"):
+    with pytest.raises(JobsiteError, match=r"^option 'region' is required$"):
         plugins.registry("cpi").create(DriverContext(name="strict"))
 
 

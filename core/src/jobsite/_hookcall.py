@@ -16,12 +16,14 @@ from __future__ import annotations
 import inspect
 import os
 import sys
-from collections.abc import Awaitable, Iterator, Mapping
-from typing import Any, TextIO, cast
-
-import pluggy
+from typing import TYPE_CHECKING, Any, TextIO, cast
 
 from jobsite.errors import PluginError
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Iterator, Mapping
+
+    import pluggy
 
 __all__ = ["HookRunner"]
 
@@ -53,7 +55,7 @@ class HookRunner:
         caller = getattr(self._pm.hook, name, None)
         if caller is None:
             raise PluginError(f"no hook named {name!r} is declared")
-        return cast(pluggy.HookCaller, caller)
+        return cast("pluggy.HookCaller", caller)
 
     def _impls(self, name: str) -> Iterator[pluggy.HookImpl]:
         """Implementations in the order pluggy would call them (tryfirst first, LIFO)."""
@@ -78,7 +80,7 @@ class HookRunner:
     async def _call_one(self, name: str, impl: pluggy.HookImpl, kwargs: Mapping[str, Any]) -> Any:
         result = impl.function(**self._args(impl, kwargs))
         if inspect.isawaitable(result):
-            result = await cast(Awaitable[Any], result)
+            result = await cast("Awaitable[Any]", result)
         if self._trace is not None:
             print(
                 f"[jobsite] {name} <- {impl.plugin_name}: {_short(result)}",

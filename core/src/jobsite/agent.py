@@ -11,13 +11,15 @@ gone, its process died) raises it too, with a message that says so.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from enum import Enum
-from typing import Protocol, runtime_checkable
+from enum import StrEnum
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
 from jobsite._types import JsonMapping
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "Agent",
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 
-class JobState(str, Enum):
+class JobState(StrEnum):
     """An instance's overall state as its agent reports it (BOSH's ``job_state``)."""
 
     RUNNING = "running"
@@ -40,7 +42,7 @@ class JobState(str, Enum):
     UNKNOWN = "unknown"
 
 
-class DrainType(str, Enum):
+class DrainType(StrEnum):
     """Why jobs are drained: before an update, or before the VM goes away."""
 
     UPDATE = "update"

@@ -18,13 +18,15 @@ Contract (the conformance suite checks it):
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterable, AsyncIterator
-from contextlib import AbstractAsyncContextManager
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
 from jobsite.errors import BlobstoreError
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterable, AsyncIterator
+    from contextlib import AbstractAsyncContextManager
 
 __all__ = ["BlobInfo", "Blobstore", "check_blob_id"]
 

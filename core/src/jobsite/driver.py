@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import attrs
 
-if TYPE_CHECKING:
-    from jobsite.blobstore import Blobstore
-    from jobsite.cpi import Cpi
+from jobsite.blobstore import Blobstore
+from jobsite.cpi import Cpi
 
 __all__ = ["DriverContext", "Factory"]
 

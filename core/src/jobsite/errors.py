@@ -11,7 +11,10 @@ and ``ok_to_retry`` so operators recognise them and the assembler knows what to 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
 
 __all__ = [
     "AgentError",
@@ -66,9 +69,7 @@ class ConfigError(JobsiteError):
     ``hint`` an optional suggestion (known names, a did-you-mean).
     """
 
-    def __init__(
-        self, message: str, *, document: str = "", path: str = "", hint: str = ""
-    ) -> None:
+    def __init__(self, message: str, *, document: str = "", path: str = "", hint: str = "") -> None:
         self.message = message
         self.document = document
         self.path = path

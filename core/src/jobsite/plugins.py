@@ -246,7 +246,10 @@ def _collect_registrations(
                 continue
 
             def register(
-                reg_name: str, factory: Callable[[DriverContext], Any], kind: str = kind
+                reg_name: str,
+                factory: Callable[[DriverContext], Any],
+                kind: str = kind,
+                hook: str = hook,
             ) -> None:
                 if not isinstance(reg_name, str) or not reg_name:
                     raise PluginError(f"{hook}: register() needs a non-empty name")

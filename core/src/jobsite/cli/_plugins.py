@@ -26,7 +26,9 @@ def plugins_command(as_json: bool) -> None:
         click.echo("No plugins installed.")
         return
     for info in plugins.infos:
-        version = f"{info.distribution} {info.version}" if info.distribution else "(no distribution)"
+        version = (
+            f"{info.distribution} {info.version}" if info.distribution else "(no distribution)"
+        )
         click.echo(f"{info.name}: {version}")
         for kind, names in sorted(plugins.offered_by(info.name).items()):
             click.echo(f"  {kind}: {', '.join(names)}")
