@@ -96,3 +96,23 @@ def test_errors_survive_pickling_for_worker_processes() -> None:
         assert str(copy) == str(err)
     retry = pickle.loads(pickle.dumps(VMCreationFailed("q", ok_to_retry=True)))
     assert retry.ok_to_retry is True
+
+
+def test_every_driver_error_can_be_transient_and_survives_pickling() -> None:
+    from jobsite.errors import AgentError, BlobstoreError
+
+    for err in (
+        AgentError("timed out", ok_to_retry=True, driver="nats", call="apply"),
+        BlobstoreError("503 Slow Down", ok_to_retry=True, driver="s3", call="put"),
+    ):
+        again = pickle.loads(pickle.dumps(err))
+        assert type(again) is type(err)
+        assert again.ok_to_retry is True
+        assert str(again) == str(err)
+    assert AgentError("down").ok_to_retry is False
+
+
+def test_located_fills_in_only_what_the_raiser_did_not_know() -> None:
+    err = DriverError("no such package").located(driver="local", call="compile_package")
+    assert str(err) == "local compile_package: no such package"
+    assert str(err.located(driver="other", call="other")) == str(err)

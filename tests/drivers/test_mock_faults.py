@@ -8,7 +8,14 @@ from typing import Any
 import anyio
 import pytest
 
-from jobsite.errors import CloudError, DiskNotFound, NoDiskSpace, VMCreationFailed
+from jobsite.errors import (
+    AgentError,
+    BlobstoreError,
+    CloudError,
+    DiskNotFound,
+    NoDiskSpace,
+    VMCreationFailed,
+)
 from jobsite_mock import Fault, MockAgent, MockBlobstore, MockCpi, OptionError
 
 pytestmark = pytest.mark.anyio
@@ -131,13 +138,18 @@ def test_bad_fault_rules_are_refused_naming_the_option(rule: dict[str, Any], mes
     assert "\n" not in str(info.value)
 
 
-def test_transient_is_refused_where_the_error_cannot_say_ok_to_retry() -> None:
-    with pytest.raises(OptionError, match="transient needs an error with ok_to_retry"):
-        MockBlobstore(faults=[{"method": "put", "nth": 1, "transient": True}])
-    cpi = MockCpi()
-    agent = MockAgent(cpi=cpi, blobstore=MockBlobstore())
-    with pytest.raises(OptionError, match="AgentError has none"):
-        agent.inject(Fault(method="start", nth=1, transient=True))
+async def test_agent_and_blobstore_faults_can_be_transient_too() -> None:
+    store = MockBlobstore(faults=[{"method": "exists", "nth": 1, "transient": True}])
+    with pytest.raises(BlobstoreError) as blob_info:
+        await store.exists("0" * 64)
+    assert blob_info.value.ok_to_retry is True
+    assert await store.exists("0" * 64) is False
+    agent = MockAgent(cpi=MockCpi(), blobstore=MockBlobstore())
+    agent.inject(Fault(method="ping", nth=1, transient=True))
+    with pytest.raises(AgentError) as agent_info:
+        await agent.ping("agent-0")
+    assert agent_info.value.ok_to_retry is True
+    assert str(agent_info.value).startswith("mock ping: injected fault")
 
 
 async def test_concurrent_calls_with_latency_overlap() -> None:

@@ -8,10 +8,11 @@ not exported here (or from a public submodule: ``jobsite.cpi``, ``jobsite.blobst
 from __future__ import annotations
 
 from jobsite.driver import DriverContext, Factory
-from jobsite.hookspecs import hookimpl
+from jobsite.hookspecs import Register, hookimpl
 
 __all__ = [
     "DriverContext",
     "Factory",
+    "Register",
     "hookimpl",
 ]

@@ -120,37 +120,13 @@ class PluginError(JobsiteError):
 
 
 class DriverError(JobsiteError):
-    """A driver call failed. ``driver`` is the name it was chosen by, ``call`` the method."""
+    """A driver call failed. ``driver`` is the name it was chosen by, ``call`` the method.
 
-    def __init__(self, message: str, *, driver: str = "", call: str = "") -> None:
-        self.message = message
-        self.driver = driver
-        self.call = call
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        where = " ".join(p for p in (self.driver, self.call) if p)
-        return f"{where}: {self.message}" if where else self.message
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_driver_error, (type(self), self.message, self.driver, self.call))
-
-
-def _rebuild_driver_error(
-    cls: type[DriverError], message: str, driver: str, call: str
-) -> DriverError:
-    return cls(message, driver=driver, call=call)
-
-
-class CloudError(DriverError):
-    """A CPI call failed: BOSH's ``Bosh::Clouds::CloudError`` and the root of its family.
-
-    ``ok_to_retry`` says whether the same call may succeed if made again (throttling, a 5xx);
-    the assembler retries only those. Subclasses keep BOSH's type names in ``bosh_type`` so
-    an external CPI's error round-trips exactly.
+    ``ok_to_retry`` says whether the same call may succeed if made again (throttling, a 5xx,
+    an agent that timed out): the assembler retries only those. It lives here rather than on
+    CPI errors alone because agents and blobstores have transient faults too.
     """
 
-    bosh_type = "Bosh::Clouds::CloudError"
     default_ok_to_retry = False
 
     def __init__(
@@ -161,27 +137,53 @@ class CloudError(DriverError):
         driver: str = "",
         call: str = "",
     ) -> None:
+        self.message = message
         self.ok_to_retry = self.default_ok_to_retry if ok_to_retry is None else ok_to_retry
-        super().__init__(message, driver=driver, call=call)
+        self.driver = driver
+        self.call = call
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = " ".join(p for p in (self.driver, self.call) if p)
+        return f"{where}: {self.message}" if where else self.message
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (
+            _rebuild_driver_error,
+            (type(self), self.message, self.ok_to_retry, self.driver, self.call),
+        )
+
+    def located(self, *, driver: str = "", call: str = "") -> DriverError:
+        """Say which driver and call failed, where the raiser did not know (a helper deep in
+        a driver): fills only what is empty, and returns ``self`` for ``raise e.located(...)``.
+        """
+        self.driver = self.driver or driver
+        self.call = self.call or call
+        self.args = (str(self),)
+        return self
+
+
+def _rebuild_driver_error(
+    cls: type[DriverError], message: str, ok_to_retry: bool, driver: str, call: str
+) -> DriverError:
+    return cls(message, ok_to_retry=ok_to_retry, driver=driver, call=call)
+
+
+class CloudError(DriverError):
+    """A CPI call failed: BOSH's ``Bosh::Clouds::CloudError`` and the root of its family.
+
+    Subclasses keep BOSH's type names in ``bosh_type`` so an external CPI's error round-trips
+    exactly.
+    """
+
+    bosh_type = "Bosh::Clouds::CloudError"
 
     def __str__(self) -> str:
         return f"{super().__str__()} [{self.bosh_type}]"
 
-    def __reduce__(self) -> tuple[object, ...]:
-        return (
-            _rebuild_cloud_error,
-            (type(self), self.message, self.ok_to_retry, self.driver, self.call),
-        )
-
     def to_bosh(self) -> dict[str, object]:
         """The error as an external CPI writes it in its JSON response."""
         return {"type": self.bosh_type, "message": self.message, "ok_to_retry": self.ok_to_retry}
-
-
-def _rebuild_cloud_error(
-    cls: type[CloudError], message: str, ok_to_retry: bool, driver: str, call: str
-) -> CloudError:
-    return cls(message, ok_to_retry=ok_to_retry, driver=driver, call=call)
 
 
 class CpiError(CloudError):
@@ -278,3 +280,17 @@ class DigestMismatch(BlobstoreError):
 
 class AgentError(DriverError):
     """An agent on a VM failed or could not be reached."""
+
+
+# --- state store -----------------------------------------------------------------------------
+
+
+class StoreError(JobsiteError):
+    """The state store could not be opened, read or written.
+
+    The message names the store (a path, or a URL with any password masked) and says why, on
+    one line: ``sqlite:///var/jobsite/jobsite.db: database is locked``.
+    """
+
+
+__all__ += ["StoreError"]

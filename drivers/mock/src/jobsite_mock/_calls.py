@@ -134,9 +134,7 @@ class CallRunner:
             self._record(seq, method, args, started, error=CANCELLED)
             raise
         except DriverError as exc:
-            if not exc.driver and not exc.call:  # say where, as DriverError promises
-                exc.driver, exc.call = self.driver, method
-                exc.args = (str(exc),)
+            exc.located(driver=self.driver, call=method)  # say where, as DriverError promises
             self._record(seq, method, args, started, error=type(exc).__name__, message=str(exc))
             raise
         except BaseException as exc:

@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from jobsite.errors import CloudError, DriverError
+from jobsite.errors import DriverError
 from jobsite_mock._options import (
     OptionError,
     check_known,
@@ -126,9 +126,7 @@ class ArmedFault:
 
     def error(self, method: str) -> DriverError:
         message = self.fault.message or f"injected fault: {method} failed"
-        if issubclass(self.error_class, CloudError):
-            return self.error_class(message, ok_to_retry=self.fault.transient)
-        return self.error_class(message)
+        return self.error_class(message, ok_to_retry=self.fault.transient)
 
 
 class FaultInjector:
@@ -192,8 +190,6 @@ class FaultInjector:
                 known = ", ".join(sorted(self._errors))
                 raise bad(f"unknown error {fault.error!r} (known: {known})")
             error_class = self._errors[name]
-        if fault.transient and not issubclass(error_class, CloudError):
-            raise bad(f"transient needs an error with ok_to_retry; {error_class.__name__} has none")
         armed = ArmedFault(fault, error_class)
         self._armed.append(armed)
         return armed

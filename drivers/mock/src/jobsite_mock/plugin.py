@@ -6,13 +6,9 @@ imported only when a config selects them, as any third-party driver should do.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from jobsite import DriverContext, hookimpl
+from jobsite import DriverContext, Register, hookimpl
 
 __all__ = ["jobsite_register_agents", "jobsite_register_blobstores", "jobsite_register_cpis"]
-
-Register = Callable[[str, Callable[[DriverContext], object]], None]
 
 
 def _cpi(context: DriverContext) -> object:
