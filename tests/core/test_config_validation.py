@@ -270,8 +270,7 @@ def test_runtime_configs_merge_and_check_their_releases() -> None:
     with pytest.raises(ConfigErrors) as info:
         load_runtime_config(Document("dns.yml", dns), Document("syslog.yml", syslog))
     assert [str(e) for e in info.value.errors] == [
-        "syslog.yml: tags: 'tags' cannot be defined in multiple runtime configs (also in "
-        "dns.yml)",
+        "syslog.yml: tags: 'tags' cannot be defined in multiple runtime configs (also in dns.yml)",
         "syslog.yml: addons[0].jobs[0].release: 'sislog' is not defined in the runtime "
         "config's releases (known: bosh-dns, syslog)",
     ]

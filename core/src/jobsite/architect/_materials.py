@@ -1,0 +1,133 @@
+"""Materials: the atoms of required state the architect puts in a blueprint.
+
+Each is a frozen value keyed by the instance it belongs to, so the foreman can diff blueprint
+against floorplan one material at a time, and a plugin can add its own material types next to
+these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import attrs
+
+from jobsite.cpi import VmResources
+
+__all__ = [
+    "Blueprint",
+    "DiskMaterial",
+    "InstanceMaterial",
+    "InstanceState",
+    "JobMaterial",
+    "NetworkPlacement",
+    "VmMaterial",
+]
+
+InstanceState = Literal["started", "stopped", "detached"]
+
+
+@attrs.frozen(kw_only=True)
+class InstanceMaterial:
+    """One instance with its stable identity: ``group/index`` for people, ``uuid`` for
+    machines; both survive deploys (and ``migrated_from`` renames)."""
+
+    deployment: str
+    group: str
+    index: int
+    uuid: str
+    az: str | None
+    bootstrap: bool = False
+    lifecycle: Literal["service", "errand"] = "service"
+    state: InstanceState = "started"
+    ignored: bool = False
+    migrated_from: str | None = None
+    """The old group name this instance was taken over from, when it was."""
+
+    @property
+    def name(self) -> str:
+        """``group/uuid``, as BOSH names instances."""
+        return f"{self.group}/{self.uuid}"
+
+
+@attrs.frozen(kw_only=True)
+class NetworkPlacement:
+    """An instance's place on one network: what ``create_vm`` receives for it."""
+
+    network: str
+    type: Literal["manual", "dynamic", "vip"]
+    ip: str | None = None
+    netmask: str | None = None
+    gateway: str | None = None
+    dns: tuple[str, ...] = ()
+    default: tuple[str, ...] = ()
+    cloud_properties: Mapping[str, Any] = attrs.field(factory=dict)
+    static: bool = False
+    """Whether ``ip`` comes from the group's ``static_ips`` (such an instance cannot be
+    swapped onto a second VM while the first holds the address)."""
+
+    def settings(self) -> dict[str, Any]:
+        """BOSH's network settings for the CPI and agent."""
+        out: dict[str, Any] = {"type": self.type, "cloud_properties": dict(self.cloud_properties)}
+        if self.ip is not None:
+            out["ip"] = self.ip
+        if self.netmask is not None:
+            out["netmask"] = self.netmask
+        if self.gateway is not None:
+            out["gateway"] = self.gateway
+        if self.dns:
+            out["dns"] = list(self.dns)
+        if self.default:
+            out["default"] = list(self.default)
+        return out
+
+
+@attrs.frozen(kw_only=True)
+class VmMaterial:
+    """The VM an instance needs: everything that, when it changes, means a new VM."""
+
+    instance: str
+    """The instance's uuid."""
+    stemcell_os: str
+    stemcell_version: str
+    cloud_properties: Mapping[str, Any] = attrs.field(factory=dict)
+    vm_resources: VmResources | None = None
+    networks: tuple[NetworkPlacement, ...] = ()
+    env: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class DiskMaterial:
+    """A persistent disk an instance needs (``name`` is empty for the single default disk)."""
+
+    instance: str
+    name: str
+    size: int
+    """MiB."""
+    disk_type: str | None = None
+    cloud_properties: Mapping[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen(kw_only=True)
+class JobMaterial:
+    """A job an instance runs, with its properties as merged for that instance."""
+
+    instance: str
+    name: str
+    release: str
+    properties: Mapping[str, Any] = attrs.field(factory=dict)
+    addon: str | None = None
+    """The addon that brought the job, if it did not come from the instance group."""
+
+
+@attrs.frozen(kw_only=True)
+class Blueprint:
+    """Every material a deployment's inputs ask for."""
+
+    deployment: str
+    instances: tuple[InstanceMaterial, ...] = ()
+    vms: tuple[VmMaterial, ...] = ()
+    disks: tuple[DiskMaterial, ...] = ()
+    jobs: tuple[JobMaterial, ...] = ()
+    extra: tuple[Any, ...] = ()
+    """Materials added by plugins through ``jobsite_architect_materials``."""
