@@ -137,19 +137,47 @@ def jobs_added_by(ops_path: Path, group: str) -> list[str]:
     """Job names an ops file appends to an instance group, read straight off the file."""
     names = []
     for op in raw(ops_path):
-        if op["type"] == "replace" and op["path"] == f"/instance_groups/name={group}/jobs/-":
+        paths = (f"/instance_groups/name={group}/jobs/-", "/instance_groups/0/jobs/-")
+        if op["type"] == "replace" and op["path"] in paths:
             names.append(op["value"]["name"])
     return names
 
 
 BOSH_OPS = ["warden/cpi.yml", "uaa.yml", "credhub.yml", "jumpbox-user.yml"]
+BOSH_VARS = {
+    "internal_cidr": "10.244.0.0/24",
+    "internal_gw": "10.244.0.1",
+    "internal_ip": "10.244.0.2",
+}
 
 
-def test_bosh_yml_with_warden_uaa_credhub_and_jumpbox_loads_as_create_env() -> None:
+def bosh_vars(tmp_path: Path) -> Any:
+    vars_file = tmp_path / "bosh-vars.yml"
+    vars_file.write_text(yaml.safe_dump(BOSH_VARS))
+    return variables(vars_file)
+
+
+def test_bosh_yml_without_its_network_variables_says_which_are_unresolved() -> None:
+    from jobsite.errors import ConfigErrors
+
+    with pytest.raises(ConfigErrors) as info:
+        load_deployment(Document("bosh.yml", read_yaml(BOSH / "bosh.yml")))
+    assert [str(e) for e in info.value.errors] == [
+        "bosh.yml: networks[0].subnets[0].range: ((internal_cidr)) is an unresolved variable "
+        "(give it a value with -v, -l, --var-file or --vars-env)",
+    ]
+
+
+def test_bosh_yml_with_warden_uaa_credhub_and_jumpbox_loads_as_create_env(tmp_path: Path) -> None:
     ops: list[Op] = []
     for name in BOSH_OPS:
         ops.extend(read_ops_file(BOSH / name))
-    document = interpolate(read_yaml(BOSH / "bosh.yml"), ops=ops, document_name="bosh.yml")
+    document = interpolate(
+        read_yaml(BOSH / "bosh.yml"),
+        ops=ops,
+        variables=bosh_vars(tmp_path),
+        document_name="bosh.yml",
+    )
     configs = load_deployment(Document("bosh.yml", document))
     manifest = configs.manifest
     assert manifest.is_create_env
@@ -168,9 +196,12 @@ def test_bosh_yml_with_warden_uaa_credhub_and_jumpbox_loads_as_create_env() -> N
 @pytest.mark.parametrize(
     "cpi", sorted(p.relative_to(BOSH) for p in BOSH.glob("*/cpi.yml")), ids=str
 )
-def test_every_iaas_cpi_ops_file_applies_to_bosh_yml_and_loads(cpi: Path) -> None:
+def test_every_iaas_cpi_ops_file_applies_to_bosh_yml_and_loads(cpi: Path, tmp_path: Path) -> None:
     document = interpolate(
-        read_yaml(BOSH / "bosh.yml"), ops=read_ops_file(BOSH / cpi), document_name="bosh.yml"
+        read_yaml(BOSH / "bosh.yml"),
+        ops=read_ops_file(BOSH / cpi),
+        variables=bosh_vars(tmp_path),
+        document_name="bosh.yml",
     )
     manifest = load_deployment(Document("bosh.yml", document)).manifest
     template = manifest.cloud_provider.template if manifest.cloud_provider else None
@@ -186,7 +217,7 @@ CONCOURSE_VARS = {
     "worker_vm_type": "concourse",
     "db_persistent_disk_type": "db",
     "external_url": "https://ci.example.com",
-    "web_instances": 2,
+    "web_instances": 1,
     "worker_instances": 3,
     "web_ip": "10.244.15.2",
 }
@@ -216,7 +247,7 @@ def test_concourse_cluster_with_ops_files_and_versions_deploys_on_the_vbox_cloud
     assert list(groups) == [
         g["name"] for g in raw(CONCOURSE / "cluster" / "concourse.yml")["instance_groups"]
     ]
-    assert groups["web"].instances == 2
+    assert groups["web"].instances == 1
     assert groups["worker"].instances == 3
     assert groups["web"].networks[0].static_ips == ("10.244.15.2",)
     versions = raw(CONCOURSE / "versions.yml")

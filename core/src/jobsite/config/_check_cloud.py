@@ -70,7 +70,7 @@ def _check_ranges(problems: Problems, path: Path, entries: tuple[str, ...]) -> I
         try:
             ranges.append(parse_ip_range(entry))
         except ValueError as exc:
-            problems.add((*path, index), str(exc))
+            problems.invalid((*path, index), entry, str(exc))
             ok = False
     return IpRanges(tuple(ranges)) if ok else None
 
@@ -82,7 +82,9 @@ def _check_manual_subnet(problems: Problems, at: Path, subnet: Subnet) -> None:
     try:
         cidr = ipaddress.ip_network(subnet.range, strict=False)
     except ValueError:
-        problems.add((*at, "range"), f"{subnet.range!r} is not a CIDR block like 10.0.0.0/24")
+        problems.invalid(
+            (*at, "range"), subnet.range, f"{subnet.range!r} is not a CIDR block like 10.0.0.0/24"
+        )
         return
     whole = IpRange(cidr.network_address, cidr.broadcast_address)
     if subnet.gateway is None:
@@ -91,7 +93,9 @@ def _check_manual_subnet(problems: Problems, at: Path, subnet: Subnet) -> None:
         try:
             gateway = ipaddress.ip_address(subnet.gateway)
         except ValueError:
-            problems.add((*at, "gateway"), f"{subnet.gateway!r} is not an IP address")
+            problems.invalid(
+                (*at, "gateway"), subnet.gateway, f"{subnet.gateway!r} is not an IP address"
+            )
         else:
             if gateway not in whole:
                 problems.add((*at, "gateway"), f"{gateway} is outside the range {cidr}")
@@ -108,7 +112,7 @@ def _check_manual_subnet(problems: Problems, at: Path, subnet: Subnet) -> None:
         try:
             ipaddress.ip_address(dns)
         except ValueError:
-            problems.add((*at, "dns", index), f"{dns!r} is not an IP address")
+            problems.invalid((*at, "dns", index), dns, f"{dns!r} is not an IP address")
 
 
 def _check_compilation(problems: Problems, compilation: Compilation, merged: CloudConfig) -> None:
@@ -142,8 +146,6 @@ def _check_compilation(problems: Problems, compilation: Compilation, merged: Clo
             )
         if compilation.vm_resources is not None:
             problems.add(at, "must not give both 'vm_type' and 'vm_resources'")
-    elif compilation.vm_resources is None and compilation.cloud_properties is None:
-        problems.add(at, "needs one of 'vm_type', 'vm_resources' or 'cloud_properties'")
 
 
 def _names(items: tuple[object, ...]) -> list[str]:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from jobsite.config._check_cloud import check_networks
 from jobsite.config._cloud import CloudConfig, Subnet
+from jobsite.config._converter import unresolved_message
 from jobsite.config._ipranges import parse_ip_range, parse_ip_ranges
 from jobsite.config._problems import Problems, known
 
@@ -234,7 +235,8 @@ def _check_static_ips(
     try:
         ips = list(parse_ip_ranges(entries))
     except ValueError as exc:
-        problems.add((*at, "static_ips"), str(exc))
+        bad = next((e for e in entries if unresolved_message(e)), None)
+        problems.invalid((*at, "static_ips"), bad, str(exc))
         return
     if len(set(ips)) != len(ips):
         problems.add((*at, "static_ips"), "lists an address more than once")

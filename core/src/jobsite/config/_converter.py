@@ -41,6 +41,7 @@ __all__ = [
     "Structured",
     "describe_value",
     "structure_document",
+    "unresolved_message",
 ]
 
 T = TypeVar("T")
@@ -102,16 +103,24 @@ def describe_value(value: object) -> str:
     return type(value).__name__
 
 
-def _unresolved(value: object) -> None:
-    """A typed field holding ``((name))`` means a variable was not given: say that, not
-    "expected an integer"."""
+def unresolved_message(value: object) -> str | None:
+    """The message for a value still holding ``((name))``, or None when it holds none."""
     if isinstance(value, str):
         found = _VARIABLE.search(value)
         if found:
-            raise Invalid(
+            return (
                 f"{found.group(0)} is an unresolved variable (give it a value with -v, -l, "
                 "--var-file or --vars-env)"
             )
+    return None
+
+
+def _unresolved(value: object) -> None:
+    """A typed field holding ``((name))`` means a variable was not given: say that, not
+    "expected an integer"."""
+    message = unresolved_message(value)
+    if message is not None:
+        raise Invalid(message)
 
 
 def _strict_str(value: Any, _: Any) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from jobsite.config._converter import unresolved_message
 from jobsite.errors import ConfigError, format_path
 
 if TYPE_CHECKING:
@@ -30,6 +31,11 @@ class Problems:
         self.errors.append(
             ConfigError(message, document=self.document, path=format_path(path), hint=hint)
         )
+
+    def invalid(self, path: Iterable[str | int], value: object, message: str) -> None:
+        """Record a malformed value; one still holding ``((name))`` is reported as the
+        unresolved variable it is, not as a malformed address."""
+        self.add(path, unresolved_message(value) or message)
 
     def undefined(
         self, path: Iterable[str | int], value: str, where: str, names: Iterable[str]
