@@ -26,6 +26,8 @@ def interpolate_command(manifest: Path, interpolation: Interpolation, path: str 
 
     The same as ``bosh int``: ops files are applied in order, then variables are substituted;
     with --var-errs every variable left without a value is listed and nothing is printed.
+    With --path, a string value is printed as it is (a certificate as its lines), anything
+    else as YAML.
     """
     if str(manifest) == "-":
         document = parse_yaml(sys.stdin.read(), document="<stdin>")
@@ -41,4 +43,7 @@ def interpolate_command(manifest: Path, interpolation: Interpolation, path: str 
         path=path,
         document_name=name,
     )
-    click.echo(dump_yaml(result), nl=False)
+    if path is not None and isinstance(result, str):
+        click.echo(result)
+    else:
+        click.echo(dump_yaml(result), nl=False)

@@ -7,8 +7,10 @@ does: ``-v``, ``--var-file``, ``-l/--vars-file``, ``--vars-env``, ``-o/--ops-fil
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,6 +18,7 @@ import attrs
 import click
 
 from jobsite.config import Op, Variables, read_ops_file, variables_from_cli
+from jobsite.errors import ConfigError, ConfigErrors
 
 __all__ = ["Interpolation", "interpolation_options"]
 
@@ -86,7 +89,7 @@ def interpolation_options(func: F) -> F:
 
 
 def _collect(func: Callable[..., Any]) -> Callable[..., Any]:
-    import functools
+    """Read every ops file and variable flag, reporting all their problems together."""
 
     @functools.wraps(func)
     def inner(
@@ -99,19 +102,35 @@ def _collect(func: Callable[..., Any]) -> Callable[..., Any]:
         var_errs: bool,
         **kwargs: Any,
     ) -> Any:
+        errors: list[ConfigError] = []
         ops: list[Op] = []
         for path in ops_files:
-            ops.extend(read_ops_file(path))
-        variables = variables_from_cli(
-            var=var,
-            vars_files=vars_files,
-            vars_env=vars_env,
-            var_files=var_files,
-            environ=dict(os.environ),
-        )
+            with _gather(errors):
+                ops.extend(read_ops_file(path))
+        variables = Variables()
+        with _gather(errors):
+            variables = variables_from_cli(
+                var=var,
+                vars_files=vars_files,
+                vars_env=vars_env,
+                var_files=var_files,
+                environ=dict(os.environ),
+            )
+        if errors:
+            raise ConfigErrors(errors)
         kwargs["interpolation"] = Interpolation(
             ops=tuple(ops), variables=variables, expect_all=var_errs
         )
         return func(*args, **kwargs)
 
     return inner
+
+
+@contextlib.contextmanager
+def _gather(errors: list[ConfigError]) -> Iterator[None]:
+    try:
+        yield
+    except ConfigErrors as exc:
+        errors.extend(exc.errors)
+    except ConfigError as exc:
+        errors.append(exc)

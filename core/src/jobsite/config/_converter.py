@@ -21,7 +21,7 @@ import difflib
 import re
 import typing
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Generic, Literal, TypeVar, get_args, get_origin
+from typing import Any, Generic, Literal, TypeVar, cast, get_args, get_origin
 
 import attrs
 import cattrs
@@ -220,6 +220,16 @@ def _attrs_factory(forbid: bool) -> Callable[[Any, cattrs.Converter], Callable[[
     return factory
 
 
+def _is_mapping(tp: Any) -> bool:
+    origin: Any = get_origin(tp)
+    return origin is Mapping or origin is dict or origin is typing.Mapping
+
+
+def _is_literal(tp: Any) -> bool:
+    origin: Any = get_origin(tp)
+    return origin is Literal
+
+
 def _make_converter(*, forbid_extra_keys: bool) -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=True, forbid_extra_keys=forbid_extra_keys)
     conv.register_structure_hook(str, _strict_str)
@@ -227,11 +237,9 @@ def _make_converter(*, forbid_extra_keys: bool) -> cattrs.Converter:
     conv.register_structure_hook(float, _strict_float)
     conv.register_structure_hook(bool, _strict_bool)
     conv.register_structure_hook(Any, _any)
-    conv.register_structure_hook_func(
-        lambda tp: get_origin(tp) in (Mapping, dict, typing.Mapping), _mapping
-    )
+    conv.register_structure_hook_func(_is_mapping, _mapping)
     conv.register_structure_hook_factory(_is_variadic_tuple, _tuple_factory)
-    conv.register_structure_hook_factory(lambda tp: get_origin(tp) is Literal, _literal_factory)
+    conv.register_structure_hook_factory(_is_literal, cast("Any", _literal_factory))
     conv.register_structure_hook_factory(attrs.has, _attrs_factory(forbid_extra_keys))
     for cls, hook in _VALUE_HOOKS.items():
         conv.register_structure_hook(cls, hook)

@@ -30,7 +30,9 @@ class IpRange:
     def __contains__(self, address: object) -> bool:
         if not isinstance(address, ipaddress.IPv4Address | ipaddress.IPv6Address):
             return False
-        return address.version == self.first.version and self.first <= address <= self.last
+        return address.version == self.first.version and int(self.first) <= int(address) <= int(
+            self.last
+        )
 
     def __len__(self) -> int:
         return int(self.last) - int(self.first) + 1
@@ -44,8 +46,8 @@ class IpRange:
         """Whether the two ranges share an address."""
         return (
             self.first.version == other.first.version
-            and self.first <= other.last
-            and other.first <= self.last
+            and int(self.first) <= int(other.last)
+            and int(other.first) <= int(self.last)
         )
 
     def __str__(self) -> str:
@@ -66,7 +68,7 @@ def parse_ip_range(text: str) -> IpRange:
             low, high = ipaddress.ip_address(low_text), ipaddress.ip_address(high_text)
             if low.version != high.version:
                 raise ValueError(f"{text!r} mixes IPv4 and IPv6")
-            if low > high:
+            if int(low) > int(high):
                 raise ValueError(f"{text!r} starts after it ends")
             return IpRange(low, high)
         address = ipaddress.ip_address(value)
