@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TextIO, cast
 from jobsite.errors import PluginError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Iterator, Mapping
+    from collections.abc import Iterator, Mapping
 
     import pluggy
 
@@ -80,7 +80,7 @@ class HookRunner:
     async def _call_one(self, name: str, impl: pluggy.HookImpl, kwargs: Mapping[str, Any]) -> Any:
         result = impl.function(**self._args(impl, kwargs))
         if inspect.isawaitable(result):
-            result = await cast("Awaitable[Any]", result)
+            result = await result
         if self._trace is not None:
             print(
                 f"[jobsite] {name} <- {impl.plugin_name}: {_short(result)}",

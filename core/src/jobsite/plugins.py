@@ -326,12 +326,12 @@ def load_plugins(
         )
 
     for name, plugin in builtins:
-        add(name, lambda p=plugin: p, (None, None), True)
+        add(name, _constant(plugin), (None, None), True)
     if entrypoints:
         for ep in _entry_points():
             add(ep.name, ep.load, _distribution(ep), False)
     for name, plugin in plugins:
-        add(name, lambda p=plugin: p, (None, None), False)
+        add(name, _constant(plugin), (None, None), False)
 
     return Plugins(
         pm=pm,
@@ -340,6 +340,11 @@ def load_plugins(
         registrations=tuple(registrations),
         hooks=HookRunner(pm),
     )
+
+
+def _constant(plugin: object) -> Callable[[], object]:
+    """A loader for a plugin object given directly (not through an entry point)."""
+    return lambda: plugin
 
 
 def _check_unknown_hooks(pm: pluggy.PluginManager, plugin: object) -> None:
