@@ -266,7 +266,7 @@ def load_plugins(
     *,
     entrypoints: bool = True,
     plugins: Sequence[tuple[str, object]] = (),
-    builtins: Sequence[tuple[str, object]] = (),
+    builtins: Sequence[tuple[str, object]] | None = None,
     disabled: Collection[str] | None = None,
 ) -> Plugins:
     """Build a fresh plugin manager and load plugins into it.
@@ -274,7 +274,9 @@ def load_plugins(
     :param entrypoints: load every installed plugin of the entry-point group ``jobsite``.
     :param plugins: extra ``(name, plugin)`` pairs, registered after entry points (for
         applications embedding jobsite, and for tests).
-    :param builtins: ``(name, plugin)`` pairs registered first, marked built-in.
+    :param builtins: ``(name, plugin)`` pairs registered first, marked built-in; by default
+        jobsite's own (:data:`jobsite._builtins.BUILTINS`: the ``sqlite`` and ``postgres``
+        stores). Pass ``()`` for none.
     :param disabled: names not to load; defaults to ``JOBSITE_DISABLE_PLUGINS`` (comma
         separated).
     """
@@ -325,6 +327,10 @@ def load_plugins(
             )
         )
 
+    if builtins is None:
+        from jobsite._builtins import builtin_plugins
+
+        builtins = builtin_plugins()
     for name, plugin in builtins:
         add(name, _constant(plugin), (None, None), True)
     if entrypoints:
