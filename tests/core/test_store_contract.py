@@ -7,8 +7,6 @@ after) and is skipped, saying why, where no server answers.
 
 from __future__ import annotations
 
-import os
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +28,6 @@ from jobsite.store import (
     StemcellRecord,
     Store,
     VmRecord,
-    mask_url,
     open_store,
 )
 
@@ -40,42 +37,15 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.anyio
 
-PG_URL = os.environ.get("JOBSITE_TEST_POSTGRES", "postgresql://127.0.0.1:5432/test")
-PG_NAME = (
-    "127.0.0.1:5432 (database test)"
-    if "JOBSITE_TEST_POSTGRES" not in os.environ
-    else mask_url(PG_URL)
-)
-_pg_problem: list[str] = []
-
-
-def postgres_schema_url() -> Iterator[str]:
-    """A URL whose search_path is a fresh schema, dropped afterwards; skips without a server."""
-    psycopg = pytest.importorskip("psycopg")
-    if not _pg_problem:
-        try:
-            psycopg.connect(PG_URL, connect_timeout=3).close()
-            _pg_problem.append("")
-        except psycopg.Error as exc:
-            _pg_problem.append(" ".join(str(exc).split()))
-    if _pg_problem[0]:
-        pytest.skip(f"PostgreSQL at {PG_NAME} does not answer: {_pg_problem[0]}")
-    schema = f"jobsite_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as admin:
-            admin.execute(f"DROP SCHEMA {schema} CASCADE")
-
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite://{tmp_path / 'jobsite.db'}"
     else:
-        yield from postgres_schema_url()
+        schema = request.getfixturevalue("pg_schema")
+        base = request.getfixturevalue("postgres_url")
+        yield f"{base}?options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture

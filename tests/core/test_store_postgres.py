@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import time
-import uuid
-from typing import TYPE_CHECKING
 
 import anyio
 import pytest
@@ -18,40 +16,15 @@ import pytest
 from jobsite.errors import StoreError
 from jobsite.store import SCHEMA_VERSION, Batch, DeploymentRecord, Store, mask_url, open_store
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
 pytestmark = pytest.mark.anyio
 
 PG_URL = os.environ.get("JOBSITE_TEST_POSTGRES", "postgresql://127.0.0.1:5432/test")
-PG_NAME = (
-    "127.0.0.1:5432 (database test)"
-    if "JOBSITE_TEST_POSTGRES" not in os.environ
-    else mask_url(PG_URL)
-)
-_pg_problem: list[str] = []
 
 
 @pytest.fixture
-def schema() -> Iterator[str]:
-    """A fresh schema's name, dropped afterwards; skips where no server answers."""
-    psycopg = pytest.importorskip("psycopg")
-    if not _pg_problem:
-        try:
-            psycopg.connect(PG_URL, connect_timeout=3).close()
-            _pg_problem.append("")
-        except psycopg.Error as exc:
-            _pg_problem.append(" ".join(str(exc).split()))
-    if _pg_problem[0]:
-        pytest.skip(f"PostgreSQL at {PG_NAME} does not answer: {_pg_problem[0]}")
-    name = f"jobsite_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
-        admin.execute(f"CREATE SCHEMA {name}")
-    try:
-        yield name
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as admin:
-            admin.execute(f"DROP SCHEMA {name} CASCADE")
+def schema(pg_schema: str) -> str:
+    """A fresh schema (the shared ``pg_schema`` fixture), by the name these tests use."""
+    return pg_schema
 
 
 @pytest.fixture
