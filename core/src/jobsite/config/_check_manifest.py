@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from jobsite.config._manifest import InstanceGroup, Manifest
-    from jobsite.config._parts import Addon
+    from jobsite.config._parts import Job
     from jobsite.config._runtime import RuntimeConfig
     from jobsite.errors import ConfigError
 
@@ -75,7 +75,7 @@ def check_manifest(
         for index, group in enumerate(manifest.instance_groups):
             _check_group(problems, ("instance_groups", index), group, manifest, cloud, releases)
     for index, addon in enumerate(manifest.addons):
-        _check_addon(problems, ("addons", index), addon, releases, "the manifest's releases")
+        _check_job_releases(problems, ("addons", index), addon.jobs, releases)
     return problems.errors
 
 
@@ -92,10 +92,15 @@ def _check_runtime_releases(
             )
 
 
-def _check_addon(
-    problems: Problems, at: Path, addon: Addon, releases: list[str], where: str
+def _check_job_releases(
+    problems: Problems,
+    at: Path,
+    jobs: tuple[Job, ...],
+    releases: list[str],
+    where: str = "the manifest's releases",
 ) -> None:
-    for j_index, job in enumerate(addon.jobs):
+    """Every job names a release the deployment has (instance groups, addons, create-env)."""
+    for j_index, job in enumerate(jobs):
         if job.release not in releases:
             problems.undefined((*at, "jobs", j_index, "release"), job.release, where, releases)
 
@@ -111,11 +116,7 @@ def _check_group(
     if group.instances < 0:
         problems.add((*at, "instances"), "must not be negative")
     problems.duplicates((*at, "jobs"), (j.name for j in group.jobs), "job")
-    for j_index, job in enumerate(group.jobs):
-        if job.release not in releases:
-            problems.undefined(
-                (*at, "jobs", j_index, "release"), job.release, "the manifest's releases", releases
-            )
+    _check_job_releases(problems, at, group.jobs, releases)
     if group.resource_pool is not None or group.persistent_disk_pool is not None:
         problems.add(
             at,
@@ -287,14 +288,7 @@ def _check_create_env(problems: Problems, manifest: Manifest, releases: list[str
         at = ("instance_groups", index)
         if group.instances != 1:
             problems.add((*at, "instances"), "a create-env instance group has exactly 1 instance")
-        for j_index, job in enumerate(group.jobs):
-            if job.release not in releases:
-                problems.undefined(
-                    (*at, "jobs", j_index, "release"),
-                    job.release,
-                    "the manifest's releases",
-                    releases,
-                )
+        _check_job_releases(problems, at, group.jobs, releases)
         if group.resource_pool is not None and group.resource_pool not in pools:
             problems.undefined(
                 (*at, "resource_pool"), group.resource_pool, "the manifest's resource_pools", pools

@@ -17,6 +17,7 @@ from jobsite.errors import ConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["merge_cloud_configs", "merge_runtime_configs"]
 
@@ -61,15 +62,8 @@ def merge_cloud_configs(
                 )
             else:
                 compilation_from, compilation = document, config.compilation
-    merged = CloudConfig(
-        azs=tuple(lists["azs"]),  # type: ignore[arg-type]
-        vm_types=tuple(lists["vm_types"]),  # type: ignore[arg-type]
-        vm_extensions=tuple(lists["vm_extensions"]),  # type: ignore[arg-type]
-        disk_types=tuple(lists["disk_types"]),  # type: ignore[arg-type]
-        networks=tuple(lists["networks"]),  # type: ignore[arg-type]
-        compilation=compilation,
-    )
-    return merged, errors
+    fields: dict[str, Any] = {kind: tuple(items) for kind, items in lists.items()}
+    return CloudConfig(**fields, compilation=compilation), errors
 
 
 def merge_runtime_configs(
