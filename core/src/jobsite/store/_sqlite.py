@@ -17,6 +17,7 @@ connections must not be used concurrently). The file is set up for a director:
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -107,7 +108,7 @@ class SqliteEngine:
         except sqlite3.Error as exc:
             raise StoreError(f"{self.location}: cannot open: {_one_line(exc)}") from exc
         try:
-            connection.execute("PRAGMA journal_mode = WAL").fetchall()
+            self._enable_wal(connection)
             connection.execute("PRAGMA synchronous = NORMAL")
             connection.execute("PRAGMA foreign_keys = ON")
         except sqlite3.Error as exc:
@@ -115,6 +116,20 @@ class SqliteEngine:
             raise StoreError(f"{self.location}: cannot open: {_one_line(exc)}") from exc
         self._connection = connection
         return connection
+
+    def _enable_wal(self, connection: sqlite3.Connection) -> None:
+        """Switch the file to WAL. When two processes open one fresh file together, SQLite
+        answers the switch with "database is locked" at once instead of waiting on the busy
+        timeout, so wait here (this runs in a worker thread) until the timeout is spent."""
+        deadline = time.monotonic() + self.busy_timeout
+        while True:
+            try:
+                connection.execute("PRAGMA journal_mode = WAL").fetchall()
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
 
 
 def _one_line(exc: BaseException) -> str:
