@@ -11,7 +11,10 @@ import importlib
 
 __all__ = ["BUILTINS", "builtin_plugins"]
 
-BUILTINS: tuple[tuple[str, str], ...] = (("builtin-stores", "jobsite._builtin_stores"),)
+BUILTINS: tuple[tuple[str, str], ...] = (
+    ("builtin-stores", "jobsite._builtin_stores"),
+    ("builtin-foreman", "jobsite._builtin_foreman"),
+)
 
 
 def builtin_plugins() -> list[tuple[str, object]]:

@@ -113,6 +113,19 @@ class HookRunner:
                 return result
         return None
 
+    async def first_named(self, name: str, **kwargs: Any) -> tuple[str, Any] | None:
+        """Like :meth:`first`, also naming the plugin whose result won."""
+        self._trace_call(name, kwargs)
+        for impl in self._impls(name):
+            result = await self._call_one(name, impl, kwargs)
+            if result is not None:
+                return impl.plugin_name, result
+        return None
+
+    def implemented(self, name: str) -> bool:
+        """Whether any plugin implements hook ``name`` (so a per-item call can be skipped)."""
+        return bool(self._caller(name).get_hookimpls())
+
     async def notify(self, name: str, **kwargs: Any) -> None:
         """Call every implementation for its side effect; results are ignored."""
         self._trace_call(name, kwargs)

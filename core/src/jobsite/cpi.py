@@ -24,7 +24,15 @@ import attrs
 
 from jobsite._types import CloudProperties, JsonMapping
 
-__all__ = ["Cpi", "CpiInfo", "CreatedVm", "VmLister", "VmListing", "VmResources"]
+__all__ = [
+    "Cpi",
+    "CpiInfo",
+    "CreatedVm",
+    "VmLister",
+    "VmListing",
+    "VmResources",
+    "vm_metadata",
+]
 
 CPI_API_VERSION = 2
 
@@ -165,6 +173,8 @@ class VmListing:
     """One VM as the cloud lists it, with the metadata it was tagged with."""
 
     vm_cid: str
+    agent_id: str | None = None
+    """The agent id the VM was created for, when the cloud remembers it."""
     metadata: Mapping[str, str] = attrs.field(factory=dict)
 
 
@@ -176,3 +186,24 @@ class VmLister(Protocol):
     async def list_vms(self) -> list[VmListing]:
         """Every VM this CPI can see, with its metadata."""
         ...
+
+
+def vm_metadata(
+    director: str, deployment: str, group: str | None, instance: str | None, index: int | None
+) -> dict[str, str]:
+    """The tags jobsite sets on a VM, with BOSH's keys (``director``, ``deployment``,
+    ``instance_group``, ``job``, ``id``, ``index``, ``name``).
+
+    The inspector finds VMs a crash left unrecorded by ``director`` and ``deployment``, so a
+    CPI that lists VMs (:class:`VmLister`) must hand these back as they were set.
+    """
+    tags = {"director": director, "deployment": deployment}
+    if group is not None:
+        tags["instance_group"] = group
+        tags["job"] = group
+    if instance is not None:
+        tags["id"] = instance
+        tags["name"] = f"{group}/{instance}"
+    if index is not None:
+        tags["index"] = str(index)
+    return tags

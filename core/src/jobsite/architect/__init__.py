@@ -8,6 +8,7 @@ from jobsite.architect._draw import ArchitectInputs, draw_blueprint
 from jobsite.architect._materials import (
     Blueprint,
     DiskMaterial,
+    GroupMaterial,
     InstanceMaterial,
     JobMaterial,
     NetworkPlacement,
@@ -20,6 +21,7 @@ __all__ = [
     "ArchitectInputs",
     "Blueprint",
     "DiskMaterial",
+    "GroupMaterial",
     "InstanceMaterial",
     "JobMaterial",
     "KnownInstance",

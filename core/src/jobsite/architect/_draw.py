@@ -17,6 +17,7 @@ from jobsite.architect._addresses import AddressBook, netmask_of
 from jobsite.architect._materials import (
     Blueprint,
     DiskMaterial,
+    GroupMaterial,
     InstanceMaterial,
     InstanceState,
     JobMaterial,
@@ -32,6 +33,7 @@ from jobsite.config import (
     Manifest,
     Network,
     Placement,
+    UpdateConfig,
 )
 
 __all__ = ["ArchitectInputs", "draw_blueprint"]
@@ -53,6 +55,10 @@ class ArchitectInputs:
     """Instance uuids stopped with ``--hard``: kept, but with no VM."""
     ignored: frozenset[str] = frozenset()
     """Instance uuids the operator asked jobsite to leave alone."""
+    recreate: frozenset[str] = frozenset()
+    """Instance uuids and group names whose VMs the operator asked to recreate."""
+    recreate_all: bool = False
+    """``--recreate``: every VM of the deployment."""
 
 
 def draw_blueprint(inputs: ArchitectInputs) -> Blueprint:
@@ -66,6 +72,10 @@ def draw_blueprint(inputs: ArchitectInputs) -> Blueprint:
     disks: list[DiskMaterial] = []
     jobs: list[JobMaterial] = []
     addons = (*manifest.addons, *inputs.configs.runtime_config.addons)
+    versions = {
+        r.name: str(r.version)
+        for r in (*inputs.configs.runtime_config.releases, *manifest.releases)
+    }
 
     def new_uuid(group: str, index: int) -> str:
         return str(uuid.uuid5(_NAMESPACE, f"{inputs.id_seed}/{manifest.name}/{group}/{index}"))
@@ -93,6 +103,11 @@ def draw_blueprint(inputs: ArchitectInputs) -> Blueprint:
                     lifecycle=group.lifecycle,
                     state=state,
                     ignored=p.uuid in inputs.ignored,
+                    recreate=(
+                        inputs.recreate_all
+                        or p.uuid in inputs.recreate
+                        or group.name in inputs.recreate
+                    ),
                     migrated_from=(
                         p.existing.group
                         if p.existing is not None and p.existing.group != group.name
@@ -100,12 +115,27 @@ def draw_blueprint(inputs: ArchitectInputs) -> Blueprint:
                     ),
                 )
             )
-            jobs.extend(_jobs(manifest, group, p, addons, networks))
+            jobs.extend(_jobs(manifest, group, p, addons, versions))
             disks.extend(_disks(group, p, cloud))
             if not group.is_errand and state != "detached":
                 vms.append(_vm(manifest, group, p, cloud, networks, book))
+    groups = tuple(
+        GroupMaterial(
+            name=g.name,
+            instances=g.instances,
+            azs=g.azs,
+            lifecycle=g.lifecycle,
+            migrated_from=tuple(m.name for m in g.migrated_from),
+            update=(g.update.over(manifest.update) if g.update is not None else manifest.update)
+            or UpdateConfig(),
+        )
+        for g in manifest.instance_groups
+    )
     return Blueprint(
         deployment=manifest.name,
+        id_seed=inputs.id_seed,
+        groups=groups,
+        update=manifest.update or UpdateConfig(),
         instances=tuple(instances),
         vms=tuple(vms),
         disks=tuple(disks),
@@ -250,7 +280,7 @@ def _jobs(
     group: InstanceGroup,
     p: Placed,
     addons: tuple[Addon, ...],
-    networks: Mapping[str, Network],
+    versions: Mapping[str, str],
 ) -> list[JobMaterial]:
     fallback = group.properties if group.properties is not None else (manifest.properties or {})
     out = [
@@ -258,6 +288,7 @@ def _jobs(
             instance=p.uuid,
             name=job.name,
             release=job.release,
+            release_version=versions.get(job.release, ""),
             properties=job.properties if job.properties is not None else fallback,
         )
         for job in group.jobs
@@ -271,6 +302,7 @@ def _jobs(
                         instance=p.uuid,
                         name=job.name,
                         release=job.release,
+                        release_version=versions.get(job.release, ""),
                         properties=props,
                         addon=addon.name,
                     )

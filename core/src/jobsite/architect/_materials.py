@@ -12,11 +12,13 @@ from typing import Any, Literal
 
 import attrs
 
+from jobsite.config import UpdateConfig
 from jobsite.cpi import VmResources
 
 __all__ = [
     "Blueprint",
     "DiskMaterial",
+    "GroupMaterial",
     "InstanceMaterial",
     "InstanceState",
     "JobMaterial",
@@ -41,6 +43,8 @@ class InstanceMaterial:
     lifecycle: Literal["service", "errand"] = "service"
     state: InstanceState = "started"
     ignored: bool = False
+    recreate: bool = False
+    """Whether the operator asked for this instance's VM to be recreated (``--recreate``)."""
     migrated_from: str | None = None
     """The old group name this instance was taken over from, when it was."""
 
@@ -115,9 +119,25 @@ class JobMaterial:
     instance: str
     name: str
     release: str
+    release_version: str = ""
+    """The release's version as the manifest names it (``latest`` until resolved)."""
     properties: Mapping[str, Any] = attrs.field(factory=dict)
     addon: str | None = None
     """The addon that brought the job, if it did not come from the instance group."""
+
+
+@attrs.frozen(kw_only=True)
+class GroupMaterial:
+    """An instance group as the manifest draws it: what its instances are measured against
+    (its AZs, its size) and how it updates."""
+
+    name: str
+    instances: int
+    azs: tuple[str, ...] = ()
+    lifecycle: Literal["service", "errand"] = "service"
+    migrated_from: tuple[str, ...] = ()
+    update: UpdateConfig = attrs.field(factory=UpdateConfig)
+    """The group's ``update`` block layered over the deployment's."""
 
 
 @attrs.frozen(kw_only=True)
@@ -125,6 +145,13 @@ class Blueprint:
     """Every material a deployment's inputs ask for."""
 
     deployment: str
+    id_seed: str = ""
+    """The seed new identities were drawn from; the foreman draws new VM and disk ids from
+    it too, so a plan names the same things however often it is computed."""
+    groups: tuple[GroupMaterial, ...] = ()
+    """Instance groups in manifest order (the order BOSH updates them in)."""
+    update: UpdateConfig = attrs.field(factory=UpdateConfig)
+    """The deployment's ``update`` block."""
     instances: tuple[InstanceMaterial, ...] = ()
     vms: tuple[VmMaterial, ...] = ()
     disks: tuple[DiskMaterial, ...] = ()

@@ -133,7 +133,7 @@ VM = Table(
     "vms",
     VmRecord,
     "id deployment instance_uuid cid agent_id stemcell_cid cloud_properties:json "
-    "networks:json env:json state active:bool created_at:time",
+    "networks:json env:json state active:bool created_at:time stemcell_os stemcell_version",
     ("id",),
     _CREATED,
 )

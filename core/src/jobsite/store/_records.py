@@ -119,6 +119,9 @@ class VmRecord:
     cid: str | None = None
     agent_id: str
     stemcell_cid: str | None = None
+    stemcell_os: str | None = None
+    stemcell_version: str | None = None
+    """The stemcell the VM was created from (what a stemcell change is detected against)."""
     cloud_properties: Mapping[str, Any] = _json_field()
     networks: Mapping[str, Any] = _json_field()
     env: Mapping[str, Any] = _json_field()

@@ -163,7 +163,17 @@ _INITIAL = (
     )""",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial schema", _INITIAL),)
+# A VM's stemcell is part of what it is: the foreman compares it with the blueprint's to
+# decide whether the VM must be replaced (BOSH keeps the same two columns on its vms table).
+_VM_STEMCELL = (
+    "ALTER TABLE vms ADD COLUMN stemcell_os TEXT",
+    "ALTER TABLE vms ADD COLUMN stemcell_version TEXT",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", _INITIAL),
+    Migration(2, "vms: stemcell os and version", _VM_STEMCELL),
+)
 LATEST = MIGRATIONS[-1].version
 
 _CREATE_MIGRATIONS = """CREATE TABLE IF NOT EXISTS schema_migrations (

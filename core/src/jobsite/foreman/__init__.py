@@ -1,0 +1,45 @@
+"""The foreman: blueprint - floorplan - limitations → remodels → construction plan. Pure."""
+
+from __future__ import annotations
+
+from jobsite.foreman._construction import (
+    ConstructionPlan,
+    GroupUpdate,
+    Stage,
+    Strategy,
+    UpdatePolicy,
+)
+from jobsite.foreman._diff import changed_keys, changed_paths, diff, same
+from jobsite.foreman._foreman import (
+    DEFAULT_STRATEGY,
+    collect_remodels,
+    order_remodels,
+    update_policy,
+)
+from jobsite.foreman._limitations import Limitations
+from jobsite.foreman._remodels import ACTIONS, Reason, Remodel, Skipped
+from jobsite.foreman._spec import SPEC_VERSION, instance_spec, plain
+
+__all__ = [
+    "ACTIONS",
+    "DEFAULT_STRATEGY",
+    "SPEC_VERSION",
+    "ConstructionPlan",
+    "GroupUpdate",
+    "Limitations",
+    "Reason",
+    "Remodel",
+    "Skipped",
+    "Stage",
+    "Strategy",
+    "UpdatePolicy",
+    "changed_keys",
+    "changed_paths",
+    "collect_remodels",
+    "diff",
+    "instance_spec",
+    "order_remodels",
+    "plain",
+    "same",
+    "update_policy",
+]

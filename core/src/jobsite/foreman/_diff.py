@@ -1,0 +1,774 @@
+"""Core's diff: blueprint - floorplan → remodels, each with the reasons it is needed.
+
+Per instance, the diff compares three layers and plans the least that makes them right:
+
+- the **VM** (stemcell, cloud properties, networks, env, AZ, ``vm_resources``, a
+  ``--recreate`` or ``--fix``): any difference means a new VM;
+- the **disks** (added, removed, resized, re-typed): a changed disk is *migrated*, a new
+  disk created and attached, the data copied, the old one orphaned (kept, as BOSH does);
+- the **jobs** (jobs added or removed, release versions, properties, bootstrap, a rename):
+  applied to the VM that is there, then restarted.
+
+Steps come out in an order that is valid on its own (an instance's stop before its VM's
+deletion, a disk's creation before its attachment), grouped by instance, instances in
+deployment order; a strategy reorders across instances and may interleave, never drop.
+Instances no longer wanted come first, as BOSH deletes unneeded instances before updating.
+
+Pure: the only inputs are the three arguments; new VM and disk ids are drawn from the
+blueprint's ``id_seed``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from jobsite.architect import (
+    Blueprint,
+    DiskMaterial,
+    GroupMaterial,
+    InstanceMaterial,
+    JobMaterial,
+    VmMaterial,
+)
+from jobsite.foreman._remodels import Reason, Remodel
+from jobsite.foreman._spec import SPEC_VERSION
+from jobsite.store import DiskRecord, InstanceRecord, VmRecord
+
+if TYPE_CHECKING:
+    from jobsite.foreman._limitations import Limitations
+    from jobsite.inspector import Floorplan
+
+__all__ = ["changed_keys", "changed_paths", "diff", "same"]
+
+_NAMESPACE = uuid.UUID("0f6f3c8e-4f6c-4c55-9a43-1c3f7d2b9e10")
+
+
+# --- comparing JSON-shaped values -----------------------------------------------------------
+
+
+def same(a: Any, b: Any) -> bool:
+    """Whether two JSON-shaped values mean the same, whatever their containers (a frozen
+    store mapping equals a YAML dict, a tuple equals a list). No copies are made."""
+    if isinstance(a, Mapping):
+        if not isinstance(b, Mapping) or len(a) != len(b):
+            return False
+        return all(key in b and same(value, b[key]) for key, value in a.items())
+    if isinstance(a, list | tuple):
+        if not isinstance(b, list | tuple) or len(a) != len(b):
+            return False
+        return all(same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(b, Mapping | list | tuple):
+        return False
+    if isinstance(a, bool) or isinstance(b, bool):  # True is not 1 in a manifest
+        return type(a) is type(b) and a == b
+    return bool(a == b)
+
+
+def changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
+    """Top-level keys added, removed or changed, sorted."""
+    return sorted(
+        k
+        for k in old.keys() | new.keys()
+        if k not in old or k not in new or not same(old[k], new[k])
+    )
+
+
+def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted paths where two nested mappings differ (down to the first non-mapping)."""
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        out: list[str] = []
+        for key in sorted(old.keys() | new.keys(), key=str):
+            path = f"{prefix}.{key}" if prefix else str(key)
+            if key not in old or key not in new:
+                out.append(path)
+            elif not same(old[key], new[key]):
+                out.extend(changed_paths(old[key], new[key], path))
+        return out
+    return [] if same(old, new) else [prefix or "(all)"]
+
+
+def _listing(items: Sequence[str], limit: int = 5) -> str:
+    if len(items) <= limit:
+        return ", ".join(items)
+    return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
+
+
+# --- the diff -------------------------------------------------------------------------------
+
+
+@attrs.define
+class _Floor:
+    """The floorplan indexed for lookups by instance."""
+
+    instances: dict[str, InstanceRecord]
+    vm: dict[str, VmRecord]
+    """The instance's active VM."""
+    leftover_vms: list[VmRecord]
+    disks: dict[str, dict[str, DiskRecord]]
+    """Instance uuid → disk name → its active disk."""
+    missing: frozenset[str]
+
+    @classmethod
+    def of(cls, floorplan: Floorplan) -> _Floor:
+        vm: dict[str, VmRecord] = {}
+        leftover: list[VmRecord] = []
+        for record in floorplan.vms:
+            if record.state == "creating":
+                continue  # an intent without a result: reconciled by the assembler's recovery
+            owner = record.instance_uuid
+            if owner and record.active and record.state == "created" and owner not in vm:
+                vm[owner] = record
+                continue
+            leftover.append(record)
+        disks: dict[str, dict[str, DiskRecord]] = {}
+        for disk in floorplan.disks:
+            if disk.instance_uuid and disk.active and disk.state == "created":
+                disks.setdefault(disk.instance_uuid, {})[disk.name] = disk
+        return cls(
+            instances={i.uuid: i for i in floorplan.instances},
+            vm=vm,
+            leftover_vms=leftover,
+            disks=disks,
+            missing=floorplan.missing_vms,
+        )
+
+
+class _Ids:
+    """New VM and disk ids, drawn from the plan's seed."""
+
+    def __init__(self, seed: str) -> None:
+        self._seed = seed
+
+    def __call__(self, *parts: object) -> str:
+        return uuid.uuid5(_NAMESPACE, "/".join([self._seed, *map(str, parts)])).hex
+
+
+def diff(blueprint: Blueprint, floorplan: Floorplan, limitations: Limitations) -> list[Remodel]:
+    """Every remodel that turns ``floorplan`` into ``blueprint``, in deployment order."""
+    floor = _Floor.of(floorplan)
+    ids = _Ids(blueprint.id_seed)
+    vms = {m.instance: m for m in blueprint.vms}
+    disks: dict[str, list[DiskMaterial]] = {}
+    for d in blueprint.disks:
+        disks.setdefault(d.instance, []).append(d)
+    jobs: dict[str, list[JobMaterial]] = {}
+    for j in blueprint.jobs:
+        jobs.setdefault(j.instance, []).append(j)
+    groups = {g.name: g for g in blueprint.groups}
+
+    out: list[Remodel] = []
+    wanted = {i.uuid for i in blueprint.instances}
+    for record in floorplan.instances:
+        if record.uuid not in wanted:
+            out.extend(_remove(blueprint, floor, record, groups, limitations))
+    for instance in blueprint.instances:
+        builder = _Instance(blueprint.deployment, instance, limitations, ids)
+        out.extend(
+            builder.remodels(
+                floor.instances.get(instance.uuid),
+                vms.get(instance.uuid),
+                disks.get(instance.uuid, []),
+                jobs.get(instance.uuid, []),
+                floor,
+            )
+        )
+    out.extend(_leftovers(blueprint, floorplan, floor, wanted, limitations))
+    return out
+
+
+def _removal_reason(record: InstanceRecord, groups: Mapping[str, GroupMaterial]) -> Reason:
+    group = groups.get(record.group)
+    if group is None:
+        adopted = next((g for g in groups.values() if record.group in g.migrated_from), None)
+        if adopted is not None:
+            return Reason(
+                code="scale_down",
+                message=f"{adopted.name} (migrated from {record.group}) needs fewer instances",
+                details={"group": adopted.name, "instances": adopted.instances},
+            )
+        return Reason(
+            code="group_removed",
+            message=f"instance group {record.group!r} is no longer in the manifest",
+            details={"group": record.group},
+        )
+    if record.az is not None and group.azs and record.az not in group.azs:
+        return Reason(
+            code="az_removed",
+            message=f"AZ {record.az} is no longer one of {group.name}'s AZs",
+            details={"az": record.az, "azs": list(group.azs)},
+        )
+    return Reason(
+        code="scale_down",
+        message=f"{group.name} is scaled down to {group.instances} instances",
+        details={"group": group.name, "instances": group.instances},
+    )
+
+
+def _remove(
+    blueprint: Blueprint,
+    floor: _Floor,
+    record: InstanceRecord,
+    groups: Mapping[str, GroupMaterial],
+    limitations: Limitations,
+) -> list[Remodel]:
+    reasons = (_removal_reason(record, groups),)
+    base = _base(blueprint.deployment, record.group, record.uuid, record.index, reasons)
+    out = []
+    vm = floor.vm.get(record.uuid)
+    if vm is not None:
+        if vm.id not in floor.missing:
+            out.append(_stop(base, vm, limitations))
+        out.append(_step(base, "delete_vm", vm=vm.id, cid=vm.cid))
+    for disk in floor.disks.get(record.uuid, {}).values():
+        out.append(_step(base, "orphan_disk", disk=disk.id, cid=disk.cid))
+    out.append(_step(base, "delete_instance"))
+    return out
+
+
+def _leftovers(
+    blueprint: Blueprint,
+    floorplan: Floorplan,
+    floor: _Floor,
+    wanted: set[str],
+    limitations: Limitations,
+) -> list[Remodel]:
+    """VMs no instance uses: leftovers of interrupted deploys, and (with ``--fix``) VMs the
+    cloud has for this deployment that the store never recorded."""
+    out = []
+    for vm in floor.leftover_vms:
+        if vm.id in floor.missing:
+            reason = Reason(
+                code="vm_leftover",
+                message=f"VM {vm.cid} was left over and is already gone from the cloud",
+            )
+        else:
+            reason = Reason(
+                code="vm_leftover",
+                message=f"VM {vm.cid} is left over from an interrupted deploy",
+            )
+        owner = floor.instances.get(vm.instance_uuid or "")
+        base = _base(
+            blueprint.deployment,
+            owner.group if owner else None,
+            owner.uuid if owner else None,
+            owner.index if owner else None,
+            (reason,),
+        )
+        out.append(_step(base, "delete_vm", vm=vm.id, cid=vm.cid))
+    if limitations.fix:
+        for listing in floorplan.unknown_vms:
+            reason = Reason(
+                code="vm_unknown",
+                message=(
+                    f"VM {listing.vm_cid} is tagged for this deployment but unknown to the "
+                    "store (--fix)"
+                ),
+                details={"cid": listing.vm_cid},
+            )
+            out.append(
+                Remodel(
+                    id=f"{blueprint.deployment}:delete_vm:{listing.vm_cid}",
+                    action="delete_vm",
+                    deployment=blueprint.deployment,
+                    instance_group=listing.metadata.get("instance_group"),
+                    reasons=(reason,),
+                    cid=listing.vm_cid,
+                )
+            )
+    return out
+
+
+@attrs.frozen
+class _Base:
+    deployment: str
+    group: str | None
+    instance: str | None
+    index: int | None
+    reasons: tuple[Reason, ...]
+
+
+def _base(
+    deployment: str,
+    group: str | None,
+    instance: str | None,
+    index: int | None,
+    reasons: tuple[Reason, ...],
+) -> _Base:
+    return _Base(deployment, group, instance, index, reasons)
+
+
+def _step(
+    base: _Base,
+    action: str,
+    *,
+    vm: str | None = None,
+    disk: str | None = None,
+    source_disk: str | None = None,
+    cid: str | None = None,
+    material: Any = None,
+    options: Mapping[str, Any] | None = None,
+    reasons: tuple[Reason, ...] | None = None,
+) -> Remodel:
+    owner = f"{base.group}/{base.instance}" if base.instance else base.deployment
+    rid = f"{owner}:{action}"
+    if disk is not None:
+        rid += f":{disk}"
+        if vm is not None:
+            rid += f"@{vm}"
+    elif vm is not None:
+        rid += f":{vm}"
+    return Remodel(
+        id=rid,
+        action=action,
+        deployment=base.deployment,
+        instance_group=base.group,
+        instance=base.instance,
+        index=base.index,
+        reasons=base.reasons if reasons is None else reasons,
+        vm=vm,
+        disk=disk,
+        source_disk=source_disk,
+        cid=cid,
+        material=material,
+        options=options or {},
+    )
+
+
+def _stop(base: _Base, vm: VmRecord, limitations: Limitations) -> Remodel:
+    return _step(base, "stop", vm=vm.id, cid=vm.cid, options={"drain": not limitations.skip_drain})
+
+
+@attrs.define
+class _DiskChange:
+    name: str
+    old: DiskRecord | None
+    new: DiskMaterial | None
+    reasons: tuple[Reason, ...]
+
+    @property
+    def label(self) -> str:
+        return f"disk {self.name!r}" if self.name else "persistent disk"
+
+
+class _Instance:
+    """The remodels of one instance of the blueprint."""
+
+    def __init__(
+        self, deployment: str, instance: InstanceMaterial, limitations: Limitations, ids: _Ids
+    ) -> None:
+        self.deployment = deployment
+        self.instance = instance
+        self.limitations = limitations
+        self.ids = ids
+
+    def _base(self, reasons: tuple[Reason, ...]) -> _Base:
+        i = self.instance
+        return _Base(self.deployment, i.group, i.uuid, i.index, reasons)
+
+    def remodels(
+        self,
+        record: InstanceRecord | None,
+        vm_material: VmMaterial | None,
+        disks: list[DiskMaterial],
+        jobs: list[JobMaterial],
+        floor: _Floor,
+    ) -> list[Remodel]:
+        if record is None:
+            return self._create(vm_material, disks, jobs)
+        vm = floor.vm.get(record.uuid)
+        missing = vm is not None and vm.id in floor.missing
+        if missing and not self.limitations.fix:
+            return []  # the planner reports the missing VM as a problem; --fix recreates it
+        if vm_material is None:
+            return self._detach(vm, missing, floor) if vm is not None else []
+        vm_reasons = self._vm_reasons(record, vm, missing, vm_material)
+        disk_changes = self._disk_changes(floor.disks.get(record.uuid, {}), disks)
+        job_reasons = self._job_reasons(record, jobs)
+        if not (vm_reasons or disk_changes or job_reasons):
+            return []
+        reasons = (*vm_reasons, *(r for c in disk_changes for r in c.reasons), *job_reasons)
+        return self._update(
+            vm,
+            missing,
+            vm_material,
+            tuple(vm_reasons),
+            disk_changes,
+            floor.disks.get(record.uuid, {}),
+            jobs,
+            reasons,
+        )
+
+    # -- new instance ------------------------------------------------------------------------
+
+    def _create(
+        self, vm_material: VmMaterial | None, disks: list[DiskMaterial], jobs: list[JobMaterial]
+    ) -> list[Remodel]:
+        if vm_material is None:
+            return []  # errands and instances born detached get no VM
+        i = self.instance
+        where = f" in {i.az}" if i.az else ""
+        reason = Reason(
+            code="new_instance",
+            message=f"new instance {i.group}/{i.index}{where}",
+            details={"az": i.az},
+        )
+        base = self._base((reason,))
+        vm_id = self.ids(i.uuid, "vm")
+        out = [self._create_vm(base, vm_id, vm_material)]
+        for disk in disks:
+            disk_id = self.ids(i.uuid, "disk", disk.name)
+            out.append(_step(base, "create_disk", disk=disk_id, material=disk))
+            out.append(_step(base, "attach_disk", disk=disk_id, vm=vm_id))
+        out.append(_step(base, "apply", vm=vm_id, material=tuple(jobs)))
+        out.append(_step(base, "start", vm=vm_id))
+        return out
+
+    def _create_vm(self, base: _Base, vm_id: str, material: VmMaterial) -> Remodel:
+        return _step(
+            base,
+            "create_vm",
+            vm=vm_id,
+            material=material,
+            options={"agent_id": self.ids(vm_id, "agent")},
+        )
+
+    # -- stop --hard -------------------------------------------------------------------------
+
+    def _detach(self, vm: VmRecord, missing: bool, floor: _Floor) -> list[Remodel]:
+        reason = Reason(
+            code="detached",
+            message="instance is detached (stop --hard): its VM is deleted, its disks kept",
+        )
+        base = self._base((reason,))
+        out = []
+        if not missing:
+            out.append(_stop(base, vm, self.limitations))
+            for disk in floor.disks.get(self.instance.uuid, {}).values():
+                out.append(_step(base, "detach_disk", disk=disk.id, vm=vm.id, cid=disk.cid))
+        out.append(_step(base, "delete_vm", vm=vm.id, cid=vm.cid))
+        return out
+
+    # -- what changed --------------------------------------------------------------------------
+
+    def _vm_reasons(
+        self, record: InstanceRecord, vm: VmRecord | None, missing: bool, material: VmMaterial
+    ) -> list[Reason]:
+        i = self.instance
+        if vm is None:
+            if record.state == "detached":
+                message = "instance was detached (stop --hard) and is started again"
+            else:
+                message = "instance has no VM"
+            return [Reason(code="vm_absent", message=message)]
+        out = []
+        if missing:
+            out.append(
+                Reason(
+                    code="vm_missing",
+                    message=f"VM {vm.cid} is missing from the cloud (--fix)",
+                    details={"cid": vm.cid},
+                )
+            )
+        if i.recreate:
+            out.append(Reason(code="recreate", message="recreate requested (--recreate)"))
+        if vm.stemcell_os is not None and (vm.stemcell_os, vm.stemcell_version) != (
+            material.stemcell_os,
+            material.stemcell_version,
+        ):
+            old = f"{vm.stemcell_os}/{vm.stemcell_version}"
+            new = f"{material.stemcell_os}/{material.stemcell_version}"
+            out.append(
+                Reason(
+                    code="stemcell_changed",
+                    message=f"stemcell {old} → {new}",
+                    details={"old": old, "new": new},
+                )
+            )
+        if record.az != i.az:
+            out.append(
+                Reason(
+                    code="az_changed",
+                    message=f"AZ {record.az} → {i.az}",
+                    details={"old": record.az, "new": i.az},
+                )
+            )
+        keys = changed_keys(vm.cloud_properties, material.cloud_properties)
+        if keys:
+            out.append(
+                Reason(
+                    code="cloud_properties_changed",
+                    message=f"cloud properties changed: {_listing(keys)}",
+                    details={"keys": keys},
+                )
+            )
+        network_changes = _network_changes(vm.networks, material)
+        if network_changes:
+            text = "; ".join(
+                f"{net}: {_listing(fields)}" for net, fields in network_changes.items()
+            )
+            out.append(
+                Reason(
+                    code="networks_changed",
+                    message=f"network settings changed ({text})",
+                    details={"networks": network_changes},
+                )
+            )
+        keys = changed_keys(vm.env, material.env)
+        if keys:
+            out.append(
+                Reason(
+                    code="env_changed",
+                    message=f"env changed: {_listing(keys)}",
+                    details={"keys": keys},
+                )
+            )
+        old_resources = record.spec.get("vm_resources")
+        new_resources = attrs.asdict(material.vm_resources) if material.vm_resources else None
+        if record.spec and not same(old_resources, new_resources):
+            keys = changed_keys(old_resources or {}, new_resources or {})
+            out.append(
+                Reason(
+                    code="vm_resources_changed",
+                    message=f"vm_resources changed: {_listing(keys)}",
+                    details={"keys": keys},
+                )
+            )
+        return out
+
+    def _disk_changes(
+        self, old: Mapping[str, DiskRecord], new: Sequence[DiskMaterial]
+    ) -> list[_DiskChange]:
+        out = []
+        wanted = {d.name: d for d in new}
+        for name, material in wanted.items():
+            record = old.get(name)
+            label = f"disk {name!r}" if name else "persistent disk"
+            if record is None:
+                out.append(
+                    _DiskChange(
+                        name,
+                        None,
+                        material,
+                        (
+                            Reason(
+                                code="disk_added",
+                                message=f"{label} added ({material.size} MiB)",
+                                details={"disk": name, "size": material.size},
+                            ),
+                        ),
+                    )
+                )
+                continue
+            reasons = []
+            if record.size != material.size:
+                reasons.append(
+                    Reason(
+                        code="disk_resized",
+                        message=f"{label} {record.size} → {material.size} MiB",
+                        details={"disk": name, "old": record.size, "new": material.size},
+                    )
+                )
+            if record.disk_type != material.disk_type:
+                reasons.append(
+                    Reason(
+                        code="disk_type_changed",
+                        message=f"{label} type {record.disk_type} → {material.disk_type}",
+                        details={"disk": name, "old": record.disk_type, "new": material.disk_type},
+                    )
+                )
+            else:
+                keys = changed_keys(record.cloud_properties, material.cloud_properties)
+                if keys:
+                    reasons.append(
+                        Reason(
+                            code="disk_properties_changed",
+                            message=f"{label} cloud properties changed: {_listing(keys)}",
+                            details={"disk": name, "keys": keys},
+                        )
+                    )
+            if reasons:
+                out.append(_DiskChange(name, record, material, tuple(reasons)))
+        for name, record in old.items():
+            if name not in wanted:
+                label = f"disk {name!r}" if name else "persistent disk"
+                out.append(
+                    _DiskChange(
+                        name,
+                        record,
+                        None,
+                        (
+                            Reason(
+                                code="disk_removed",
+                                message=f"{label} removed (orphaned, not deleted)",
+                                details={"disk": name, "size": record.size},
+                            ),
+                        ),
+                    )
+                )
+        return out
+
+    def _job_reasons(self, record: InstanceRecord, jobs: Sequence[JobMaterial]) -> list[Reason]:
+        i = self.instance
+        spec = record.spec
+        out = []
+        if record.group != i.group:
+            out.append(
+                Reason(
+                    code="renamed",
+                    message=f"instance group renamed {record.group} → {i.group} (migrated_from)",
+                    details={"old": record.group, "new": i.group},
+                )
+            )
+        if not spec or spec.get("spec_version") != SPEC_VERSION:
+            out.append(Reason(code="not_applied", message="the instance's jobs were never applied"))
+            return out
+        if bool(spec.get("bootstrap")) != i.bootstrap:
+            out.append(
+                Reason(
+                    code="bootstrap_changed",
+                    message="becomes the bootstrap instance"
+                    if i.bootstrap
+                    else "is no longer the bootstrap instance",
+                )
+            )
+        old_jobs = {(j["name"], j.get("addon")): j for j in spec.get("jobs", ())}
+        new_jobs = {(j.name, j.addon): j for j in jobs}
+        added = [name for name, _ in new_jobs.keys() - old_jobs.keys()]
+        removed = [name for name, _ in old_jobs.keys() - new_jobs.keys()]
+        if added or removed:
+            parts = []
+            if added:
+                parts.append(f"added {_listing(sorted(added))}")
+            if removed:
+                parts.append(f"removed {_listing(sorted(removed))}")
+            out.append(
+                Reason(
+                    code="jobs_changed",
+                    message="jobs " + "; ".join(parts),
+                    details={"added": sorted(added), "removed": sorted(removed)},
+                )
+            )
+        releases: dict[str, tuple[str, str]] = {}
+        props: list[str] = []
+        for key, job in new_jobs.items():
+            old = old_jobs.get(key)
+            if old is None:
+                continue
+            if old.get("release") != job.release or old.get("version") != job.release_version:
+                releases[job.release] = (
+                    f"{old.get('release')}/{old.get('version')}",
+                    f"{job.release}/{job.release_version}",
+                )
+            props.extend(
+                f"{job.name}: {path}"
+                for path in changed_paths(old.get("properties", {}), job.properties)
+            )
+        for name, (old_text, new_text) in sorted(releases.items()):
+            out.append(
+                Reason(
+                    code="release_changed",
+                    message=f"release {old_text} → {new_text}",
+                    details={"release": name, "old": old_text, "new": new_text},
+                )
+            )
+        if props:
+            out.append(
+                Reason(
+                    code="properties_changed",
+                    message=f"properties changed: {_listing(props)}",
+                    details={"paths": props},
+                )
+            )
+        return out
+
+    # -- the steps of an update ----------------------------------------------------------------
+
+    def _update(
+        self,
+        vm: VmRecord | None,
+        missing: bool,
+        material: VmMaterial,
+        vm_reasons: tuple[Reason, ...],
+        disk_changes: list[_DiskChange],
+        disks: Mapping[str, DiskRecord],
+        jobs: Sequence[JobMaterial],
+        reasons: tuple[Reason, ...],
+    ) -> list[Remodel]:
+        i = self.instance
+        base = self._base(reasons)
+        running = vm is not None and not missing
+        out: list[Remodel] = []
+        if running:
+            assert vm is not None
+            out.append(_stop(base, vm, self.limitations))
+        target = vm.id if vm is not None else ""
+        attached: set[str] = set(d.id for d in disks.values()) if running else set()
+        if vm_reasons:
+            vm_base = self._base(vm_reasons)
+            if vm is not None:
+                for disk in disks.values():
+                    if running:
+                        out.append(
+                            _step(vm_base, "detach_disk", disk=disk.id, vm=vm.id, cid=disk.cid)
+                        )
+                out.append(_step(vm_base, "delete_vm", vm=vm.id, cid=vm.cid))
+            target = self.ids(i.uuid, "vm", vm.id if vm is not None else "")
+            out.append(self._create_vm(vm_base, target, material))
+            attached = set()
+            removed = {c.old.id for c in disk_changes if c.new is None and c.old is not None}
+            for disk in disks.values():
+                if disk.id not in removed:
+                    out.append(_step(vm_base, "attach_disk", disk=disk.id, vm=target))
+                    attached.add(disk.id)
+        for change in disk_changes:
+            disk_base = self._base(change.reasons)
+            new_id = None
+            if change.new is not None:
+                new_id = self.ids(i.uuid, "disk", change.name, change.old.id if change.old else "")
+                out.append(_step(disk_base, "create_disk", disk=new_id, material=change.new))
+                out.append(_step(disk_base, "attach_disk", disk=new_id, vm=target))
+            if change.old is not None:
+                old = change.old
+                if new_id is not None:
+                    out.append(
+                        _step(
+                            disk_base,
+                            "migrate_disk",
+                            disk=new_id,
+                            source_disk=old.id,
+                            vm=target,
+                            cid=old.cid,
+                        )
+                    )
+                if old.id in attached:
+                    out.append(_step(disk_base, "detach_disk", disk=old.id, vm=target, cid=old.cid))
+                out.append(_step(disk_base, "orphan_disk", disk=old.id, cid=old.cid))
+        out.append(_step(base, "apply", vm=target, material=tuple(jobs)))
+        out.append(_step(base, "start", vm=target))
+        return out
+
+
+def _network_changes(old: Mapping[str, Any], material: VmMaterial) -> dict[str, list[str]]:
+    """Network name → the settings that differ (``added``/``removed`` for whole networks).
+
+    Addresses on dynamic networks are the cloud's choice, so only what the manifest decides
+    is compared there."""
+    new = {n.network: n.settings() for n in material.networks}
+    out: dict[str, list[str]] = {}
+    for name in sorted(old.keys() | new.keys()):
+        if name not in old:
+            out[name] = ["added"]
+        elif name not in new:
+            out[name] = ["removed"]
+        else:
+            before, after = old[name], new[name]
+            fields = changed_keys(before, after)
+            if after.get("type") == "dynamic":
+                fields = [f for f in fields if f not in ("ip", "netmask", "gateway")]
+            if fields:
+                out[name] = fields
+    return out
