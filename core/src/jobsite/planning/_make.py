@@ -1,0 +1,156 @@
+"""Running the planning phases: inspector → architect → foreman (+ strategy) → plan.
+
+The inspector runs first because identities come from the past: the architect keeps each
+known instance's uuid, index, AZ and addresses (read from the floorplan), and only then can
+the foreman diff the two. Data still flows one way: each phase takes the previous phases'
+values and returns a new one.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
+
+import attrs
+
+from jobsite.architect import ArchitectInputs, draw_blueprint
+from jobsite.config import DeploymentConfigs
+from jobsite.driver import DriverContext
+from jobsite.foreman import (
+    DEFAULT_STRATEGY,
+    Limitations,
+    Strategy,
+    collect_remodels,
+    order_remodels,
+    update_policy,
+)
+from jobsite.inspector import Floorplan, known_instances, survey
+from jobsite.planning._plan import Plan
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from jobsite.cpi import Cpi
+    from jobsite.plugins import Plugins
+    from jobsite.store import Store
+
+__all__ = ["PlanRequest", "make_plan", "plan_problems"]
+
+
+@attrs.frozen(kw_only=True)
+class PlanRequest:
+    """What the operator asks for: the configs, and the flags of ``plan``/``deploy``."""
+
+    configs: DeploymentConfigs
+    recreate: bool = False
+    """``--recreate``: every VM of the deployment."""
+    recreate_instances: frozenset[str] = frozenset()
+    """Instance uuids or group names whose VMs to recreate."""
+    fix: bool = False
+    skip_drain: bool = False
+    ignored: frozenset[str] = frozenset()
+    """Instance uuids to leave alone, beyond those the store marks ignored."""
+    strategy: str | None = None
+    """The director's default strategy (the manifest's ``update`` block overrides it)."""
+    strategy_options: Mapping[str, object] = attrs.field(factory=dict)
+    id_seed: str | None = None
+    """The seed for new identities; a random one when None."""
+
+
+def plan_problems(floorplan: Floorplan, limitations: Limitations) -> list[str]:
+    """What forbids deploying: VMs gone from the cloud, unless ``--fix`` recreates them."""
+    if limitations.fix:
+        return []
+    names = {i.uuid: f"{i.group}/{i.uuid} ({i.group}/{i.index})" for i in floorplan.instances}
+    return [
+        f"instance {names.get(d.instance or '', d.instance)}: {d.message}; plan with --fix to "
+        "recreate it"
+        for d in floorplan.drift
+        if d.kind == "vm_missing" and d.instance is not None
+    ]
+
+
+def _warnings(floorplan: Floorplan, limitations: Limitations) -> list[str]:
+    out = []
+    for d in floorplan.drift:
+        if d.kind == "vm_unknown" and not limitations.fix:
+            out.append(f"{d.message}; plan with --fix to delete it")
+        elif d.kind == "vm_unchecked":
+            out.append(d.message)
+    return out
+
+
+def _versions(plugins: Plugins) -> dict[str, str]:
+    out = {}
+    try:
+        out["jobsite-core"] = version("jobsite-core")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        out["jobsite-core"] = "unknown"
+    for info in plugins.infos:
+        if info.distribution and info.version:
+            out[info.distribution] = info.version
+    return out
+
+
+async def make_plan(
+    request: PlanRequest,
+    *,
+    store: Store,
+    cpi: Cpi | None,
+    plugins: Plugins,
+    director: str = "jobsite",
+    home: Path | None = None,
+) -> Plan:
+    """Survey, draw, diff and order: the plan for ``request``'s deployment.
+
+    ``cpi=None`` plans from the store alone (recorded VMs are assumed to exist).
+    """
+    configs = request.configs
+    deployment = configs.manifest.name
+    floorplan = await survey(deployment, store, cpi, director=director, hooks=plugins.hooks)
+    stored_ignored = frozenset(i.uuid for i in floorplan.instances if i.ignore)
+    detached = frozenset(i.uuid for i in floorplan.instances if i.state == "detached")
+    id_seed = request.id_seed if request.id_seed is not None else secrets.token_hex(16)
+    inputs = ArchitectInputs(
+        configs=configs,
+        known=known_instances(floorplan),
+        taken_addresses=floorplan.taken_addresses,
+        id_seed=id_seed,
+        detached=detached,
+        ignored=stored_ignored | request.ignored,
+        recreate=request.recreate_instances,
+        recreate_all=request.recreate,
+    )
+    blueprint = draw_blueprint(inputs)
+    extra = [
+        material
+        for result in await plugins.hooks.collect("jobsite_architect_materials", inputs=inputs)
+        for material in result
+    ]
+    if extra:
+        blueprint = attrs.evolve(blueprint, extra=tuple(extra))
+    limitations = Limitations(
+        ignored=stored_ignored | request.ignored,
+        skip_drain=request.skip_drain,
+        fix=request.fix,
+    )
+    remodels, skipped = await collect_remodels(blueprint, floorplan, limitations, plugins.hooks)
+    policy = update_policy(blueprint, default=request.strategy or DEFAULT_STRATEGY)
+    strategy: Strategy = plugins.registry("strategy").create(
+        DriverContext(name=policy.strategy, options=dict(request.strategy_options), home=home)
+    )
+    construction = await order_remodels(strategy, policy.strategy, remodels, policy)
+    return Plan(
+        deployment=deployment,
+        id_seed=id_seed,
+        blueprint=blueprint,
+        floorplan=floorplan,
+        limitations=limitations,
+        construction=construction,
+        skipped=tuple(skipped),
+        problems=tuple(plan_problems(floorplan, limitations)),
+        warnings=tuple(_warnings(floorplan, limitations)),
+        versions=_versions(plugins),
+    )
