@@ -126,6 +126,7 @@ def draw_blueprint(inputs: ArchitectInputs) -> Blueprint:
             azs=g.azs,
             lifecycle=g.lifecycle,
             migrated_from=tuple(m.name for m in g.migrated_from),
+            static_ips={n.name: n.static_ips for n in g.networks if n.static_ips},
             update=(g.update.over(manifest.update) if g.update is not None else manifest.update)
             or UpdateConfig(),
         )

@@ -136,6 +136,8 @@ class GroupMaterial:
     azs: tuple[str, ...] = ()
     lifecycle: Literal["service", "errand"] = "service"
     migrated_from: tuple[str, ...] = ()
+    static_ips: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict, hash=False)
+    """Network → the ``static_ips`` entries (addresses or ranges) the group lists."""
     update: UpdateConfig = attrs.field(factory=UpdateConfig)
     """The group's ``update`` block layered over the deployment's."""
 

@@ -18,6 +18,7 @@ from jobsite.foreman._foreman import (
 )
 from jobsite.foreman._limitations import Limitations
 from jobsite.foreman._remodels import ACTIONS, Reason, Remodel, Skipped
+from jobsite.foreman._settled import Settled, settled_records
 from jobsite.foreman._spec import SPEC_VERSION, instance_spec, plain
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Limitations",
     "Reason",
     "Remodel",
+    "Settled",
     "Skipped",
     "Stage",
     "Strategy",
@@ -41,5 +43,6 @@ __all__ = [
     "order_remodels",
     "plain",
     "same",
+    "settled_records",
     "update_policy",
 ]

@@ -20,8 +20,9 @@ blueprint's ``id_seed``.
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -34,6 +35,7 @@ from jobsite.architect import (
     JobMaterial,
     VmMaterial,
 )
+from jobsite.config import parse_ip_ranges
 from jobsite.foreman._remodels import Reason, Remodel
 from jobsite.foreman._spec import SPEC_VERSION
 from jobsite.store import DiskRecord, InstanceRecord, VmRecord
@@ -111,6 +113,8 @@ class _Floor:
     disks: dict[str, dict[str, DiskRecord]]
     """Instance uuid → disk name → its active disk."""
     missing: frozenset[str]
+    static: dict[str, dict[str, str]]
+    """Instance uuid → network → the static address it holds."""
 
     @classmethod
     def of(cls, floorplan: Floorplan) -> _Floor:
@@ -124,6 +128,12 @@ class _Floor:
                 vm[owner] = record
                 continue
             leftover.append(record)
+        static: dict[str, dict[str, str]] = {}
+        for reservation in floorplan.addresses:
+            if reservation.static and reservation.instance_uuid:
+                static.setdefault(reservation.instance_uuid, {})[reservation.network] = (
+                    reservation.address
+                )
         disks: dict[str, dict[str, DiskRecord]] = {}
         for disk in floorplan.disks:
             if disk.instance_uuid and disk.active and disk.state == "created":
@@ -134,6 +144,7 @@ class _Floor:
             leftover_vms=leftover,
             disks=disks,
             missing=floorplan.missing_vms,
+            static=static,
         )
 
 
@@ -145,6 +156,12 @@ class _Ids:
 
     def __call__(self, *parts: object) -> str:
         return uuid.uuid5(_NAMESPACE, "/".join([self._seed, *map(str, parts)])).hex
+
+
+def new_ids(seed: str) -> Callable[..., str]:
+    """The id maker the diff uses: ``ids(instance_uuid, "vm")`` is the VM id a new
+    instance gets, ``ids(instance_uuid, "disk", name)`` its disk's."""
+    return _Ids(seed)
 
 
 def diff(blueprint: Blueprint, floorplan: Floorplan, limitations: Limitations) -> list[Remodel]:
@@ -180,7 +197,11 @@ def diff(blueprint: Blueprint, floorplan: Floorplan, limitations: Limitations) -
     return out
 
 
-def _removal_reason(record: InstanceRecord, groups: Mapping[str, GroupMaterial]) -> Reason:
+def _removal_reason(
+    record: InstanceRecord,
+    groups: Mapping[str, GroupMaterial],
+    addresses: Mapping[str, Mapping[str, str]],
+) -> Reason:
     group = groups.get(record.group)
     if group is None:
         adopted = next((g for g in groups.values() if record.group in g.migrated_from), None)
@@ -201,6 +222,14 @@ def _removal_reason(record: InstanceRecord, groups: Mapping[str, GroupMaterial])
             message=f"AZ {record.az} is no longer one of {group.name}'s AZs",
             details={"az": record.az, "azs": list(group.azs)},
         )
+    for network, entries in group.static_ips.items():
+        held = addresses.get(record.uuid, {}).get(network)
+        if held is not None and ipaddress.ip_address(held) not in parse_ip_ranges(entries):
+            return Reason(
+                code="static_ip_removed",
+                message=f"static IP {held} is no longer in {group.name}'s static_ips",
+                details={"network": network, "ip": held},
+            )
     return Reason(
         code="scale_down",
         message=f"{group.name} is scaled down to {group.instances} instances",
@@ -215,7 +244,7 @@ def _remove(
     groups: Mapping[str, GroupMaterial],
     limitations: Limitations,
 ) -> list[Remodel]:
-    reasons = (_removal_reason(record, groups),)
+    reasons = (_removal_reason(record, groups, floor.static),)
     base = _base(blueprint.deployment, record.group, record.uuid, record.index, reasons)
     out = []
     vm = floor.vm.get(record.uuid)
