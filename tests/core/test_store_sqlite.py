@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import attrs
 import pytest
 
 from jobsite import DriverContext
@@ -180,6 +181,52 @@ async def test_a_failing_migration_leaves_the_store_as_it_was(
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "widgets" not in tables
     assert max(v for v, _, _ in migrations(path)) == SCHEMA_VERSION
+
+
+async def test_a_version_1_store_is_migrated_keeping_its_vms_without_a_stemcell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, anyio_backend: str
+) -> None:
+    path = tmp_path / "v1.db"
+    url = f"sqlite://{path}"
+    with monkeypatch.context() as old_jobsite:  # a jobsite that knew only the first migration
+        old_jobsite.setattr(_schema, "MIGRATIONS", _schema.MIGRATIONS[:1])
+        old_jobsite.setattr(_schema, "LATEST", 1)
+        old_jobsite.setattr(_sql, "LATEST", 1)
+        async with open_store(url) as store:
+            assert await store.schema_version() == 1
+    with sqlite3.connect(path) as db:  # the rows as that jobsite wrote them
+        columns = {row[1] for row in db.execute("PRAGMA table_info(vms)")}
+        assert "stemcell_os" not in columns
+        db.execute("INSERT INTO deployments VALUES ('cf', 'name: cf', '[]', 1.5e9, 1.5e9)")
+        db.execute(
+            "INSERT INTO vms (id, deployment, instance_uuid, cid, agent_id, stemcell_cid, "
+            "cloud_properties, networks, env, state, active, created_at) "
+            "VALUES ('vm-a', 'cf', NULL, 'i-123', 'agent-a', 'ami-9', '{\"type\": \"m5\"}', "
+            "'{}', '{}', 'created', 1, 1.5e9)"
+        )
+    db.close()
+
+    async with open_store(url) as store:
+        assert await store.schema_version() == SCHEMA_VERSION
+        assert [v for v, _, _ in migrations(path)] == [m.version for m in _schema.MIGRATIONS]
+        [vm] = await store.list_vms("cf")
+        assert (vm.id, vm.cid, vm.agent_id, vm.stemcell_cid) == (
+            "vm-a",
+            "i-123",
+            "agent-a",
+            "ami-9",
+        )
+        assert (vm.state, vm.active, dict(vm.cloud_properties)) == ("created", True, {"type": "m5"})
+        assert vm.created_at.timestamp() == 1.5e9
+        assert (vm.stemcell_os, vm.stemcell_version) == (None, None)
+        upgraded = attrs.evolve(vm, stemcell_os="ubuntu-jammy", stemcell_version="1.108")
+        async with store.transaction() as batch:
+            batch.put_vm(upgraded)
+        assert await store.get_vm("vm-a") == upgraded
+    async with open_store(url) as store:  # and it is on disk, not just in a cache
+        stored = await store.get_vm("vm-a")
+        assert stored is not None
+        assert (stored.stemcell_os, stored.stemcell_version) == ("ubuntu-jammy", "1.108")
 
 
 # --- as a plugin -----------------------------------------------------------------------------

@@ -30,7 +30,8 @@ class Drift:
     - ``vm_unknown``: the cloud has a VM tagged for this director and deployment that the
       store does not record (a crash between ``create_vm`` and recording it, or someone
       else's doing);
-    - ``vm_unchecked``: the cloud could not say (its ``has_vm`` failed); nothing is assumed.
+    - ``vm_unchecked``: the cloud could not say (its ``has_vm`` failed, or its ``list_vms``:
+      then ``vm_cid`` is None); nothing is assumed.
     """
 
     kind: DriftKind

@@ -8,12 +8,13 @@ asked for VMs tagged for this deployment that the store never recorded.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import anyio
 
 from jobsite.cpi import VmLister, VmListing
-from jobsite.errors import DriverError
+from jobsite.errors import DriverError, PluginError
 from jobsite.inspector._floorplan import Drift, Floorplan
 
 if TYPE_CHECKING:
@@ -61,7 +62,14 @@ async def survey(
         checked = [vm for vm in vms if vm.cid is not None and vm.state != "creating"]
         missing, drift = await _check_vms(cpi, checked, concurrency)
         if isinstance(cpi, VmLister):
-            unknown = await _unrecorded(cpi, vms, director, deployment)
+            try:
+                unknown = await _unrecorded(cpi, vms, director, deployment)
+            except DriverError as exc:
+                # As for has_vm: the cloud could not say, so nothing is assumed (and nothing
+                # is offered to --fix for deletion); the plan warns instead of failing.
+                drift.append(
+                    Drift(kind="vm_unchecked", message=f"could not list the cloud's VMs: {exc}")
+                )
             drift.extend(
                 Drift(
                     kind="vm_unknown",
@@ -77,9 +85,7 @@ async def survey(
             )
     observations: tuple[object, ...] = ()
     if hooks is not None:
-        observations = tuple(
-            await hooks.collect("jobsite_inspect", deployment=deployment, store=store, cpi=cpi)
-        )
+        observations = await _observations(hooks, deployment, store, cpi)
     return Floorplan(
         deployment=deployment,
         record=record,
@@ -155,3 +161,22 @@ async def _unrecorded(
         and listing.vm_cid not in cids
         and (listing.agent_id is None or listing.agent_id not in agents)
     ]
+
+
+async def _observations(
+    hooks: HookRunner, deployment: str, store: Store, cpi: Cpi | None
+) -> tuple[object, ...]:
+    """Every plugin's observations, in hook order: each ``jobsite_inspect`` returns an
+    iterable of them (or None), as the hookspec says and as the other *collect* hooks are
+    read, so the floorplan holds the observations themselves, not one list per plugin."""
+    out: list[object] = []
+    for result in await hooks.collect(
+        "jobsite_inspect", deployment=deployment, store=store, cpi=cpi
+    ):
+        if isinstance(result, str | bytes | Mapping) or not isinstance(result, Iterable):
+            raise PluginError(
+                "jobsite_inspect must return an iterable of observations or None, got "
+                f"{type(result).__name__}"
+            )
+        out.extend(result)
+    return tuple(out)

@@ -110,6 +110,8 @@ class World:
     def __init__(self) -> None:
         self.stemcells: dict[str, StemcellRecord] = {}
         self.vms: dict[str, VmRecord] = {}
+        """Live VMs in creation order: replacing a record keeps its place, and the state file
+        stores them as a list in this order."""
         self.disks: dict[str, DiskRecord] = {}
         self.snapshots: dict[str, SnapshotRecord] = {}
         self.counters: dict[str, int] = dict.fromkeys(KINDS, 0)

@@ -214,15 +214,22 @@ class MockCpi:
         args: Mapping[str, Any],
         op: Callable[[], R],
         check: Callable[[], Awaitable[None]] | None = None,
+        *,
+        durable: bool = False,
     ) -> R:
-        """Run ``op`` (synchronous, so atomic) as the call; persist what it changed."""
+        """Run ``op`` (synchronous, so atomic) as the call; persist what it changed.
+
+        ``durable``: the answer must be on disk too, so a read reports nothing a ``kill -9``
+        could take back (a change whose call was cancelled before its write finished is
+        written first). Costs nothing when the file is already current.
+        """
 
         async def body() -> R:
             if check is not None:
                 await check()
             generation = self._world.generation
             result = op()
-            if self._state_file is not None and self._world.generation != generation:
+            if self._state_file is not None and (durable or self._world.generation != generation):
                 await self._state_file.save(self._world)
             return result
 
@@ -384,13 +391,17 @@ class MockCpi:
         return await self._call("calculate_vm_cloud_properties", {"vm_resources": vm_resources}, op)
 
     async def list_vms(self) -> list[VmListing]:
+        """Every live VM, in creation order, with the agent id it was created for and its
+        metadata (:class:`jobsite.cpi.VmLister`). With ``state_file`` the file is brought up
+        to date before the answer is returned, so a crash cannot take back a listed VM."""
+
         def op() -> list[VmListing]:
             return [
-                VmListing(vm_cid=vm.cid, metadata=dict(vm.metadata))
+                VmListing(vm_cid=vm.cid, agent_id=vm.agent_id, metadata=dict(vm.metadata))
                 for vm in self._world.vms.values()
             ]
 
-        return await self._call("list_vms", {}, op)
+        return await self._call("list_vms", {}, op, durable=True)
 
     # --- disks ------------------------------------------------------------------------------
 
