@@ -545,3 +545,13 @@ async def test_a_plugin_can_veto_remodels_and_is_named(base: Floorplan, anyio_ba
     assert {s.by for s in skipped} == {"freeze"}
     assert skipped[0].reason.message == "vetoed by freeze: deletes are frozen this week"
     assert "delete_vm" not in {r.action for r in kept}
+
+
+def test_a_soft_stopped_instance_is_updated_but_stays_stopped(base: Floorplan) -> None:
+    uuid = base.instances[0].uuid
+    manifest = copy.deepcopy(MANIFEST)
+    manifest["releases"][0]["version"] = "2"
+    _, remodels = replan(base, manifest, stopped=frozenset({uuid}))
+    steps = by_instance(remodels)
+    assert steps[uuid] == ["stop", "apply"]
+    assert all(actions == RESTART for other, actions in steps.items() if other != uuid)

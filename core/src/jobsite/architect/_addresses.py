@@ -9,7 +9,9 @@ network and the subnets it tried.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import socket
 from typing import TYPE_CHECKING
 
 from jobsite.config import IpRanges, Network, Subnet, parse_ip_range, parse_ip_ranges
@@ -76,7 +78,7 @@ class AddressBook:
         }
         self._kept: set[tuple[str, str]] = set()
         self._taken: dict[str, set[Address]] = {
-            name: {ipaddress.ip_address(a) for a in taken.get(name, ())} for name in self._pools
+            name: {parse_address(a) for a in taken.get(name, ())} for name in self._pools
         }
 
     def manages(self, network: str) -> bool:
@@ -89,18 +91,18 @@ class AddressBook:
 
     def subnet_of(self, network: str, address: str) -> Subnet | None:
         """The subnet of ``network`` whose range holds ``address``."""
-        ip = ipaddress.ip_address(address)
+        ip = parse_address(address)
         return next((p.subnet for p in self._pools[network] if ip in p.cidr), None)
 
     def claim(self, network: str, address: str) -> None:
         """Record an address as held (a static IP, or one an instance keeps)."""
-        self._taken[network].add(ipaddress.ip_address(address))
+        self._taken[network].add(parse_address(address))
 
     def keep(self, network: str, az: str | None, address: str | None) -> bool:
         """Claim ``address`` for an existing instance if it is still usable in ``az``."""
         if address is None:
             return False
-        ip = ipaddress.ip_address(address)
+        ip = parse_address(address)
         if ip in self._taken[network]:
             return False
         for pool in self._pools[network]:
@@ -131,7 +133,22 @@ class AddressBook:
 def netmask_of(subnet: Subnet) -> str:
     """The subnet's netmask, as BOSH's network settings carry it."""
     assert subnet.range is not None
-    return str(ipaddress.ip_network(subnet.range, strict=False).netmask)
+    return _netmask(subnet.range)
+
+
+@functools.lru_cache(maxsize=1024)
+def _netmask(cidr: str) -> str:
+    return str(ipaddress.ip_network(cidr, strict=False).netmask)
+
+
+def parse_address(text: str) -> Address:
+    """An address from its text, as ``ipaddress.ip_address`` reads it but several times
+    faster for IPv4 (the C parser, then the packed form): a blueprint of 100,000 instances
+    reads every kept address."""
+    try:
+        return ipaddress.IPv4Address(socket.inet_pton(socket.AF_INET, text))
+    except (OSError, TypeError):
+        return ipaddress.ip_address(text)
 
 
 def in_static(subnet: Subnet, address: str) -> bool:

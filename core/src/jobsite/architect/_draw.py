@@ -52,6 +52,8 @@ class ArchitectInputs:
     """Per network, addresses held by *other* deployments."""
     id_seed: str = ""
     detached: frozenset[str] = frozenset()
+    stopped: frozenset[str] = frozenset()
+    """Instance uuids stopped (soft): kept stopped across deploys, as BOSH does."""
     """Instance uuids stopped with ``--hard``: kept, but with no VM."""
     ignored: frozenset[str] = frozenset()
     """Instance uuids the operator asked jobsite to leave alone."""
@@ -80,10 +82,16 @@ def draw_blueprint(inputs: ArchitectInputs) -> Blueprint:
     def new_uuid(group: str, index: int) -> str:
         return str(uuid.uuid5(_NAMESPACE, f"{inputs.id_seed}/{manifest.name}/{group}/{index}"))
 
+    known_by_group: dict[str, list[KnownInstance]] = {}
+    for k in inputs.known:
+        known_by_group.setdefault(k.group, []).append(k)
     placements: list[tuple[InstanceGroup, list[Placed]]] = []
     for group in manifest.instance_groups:
-        old_names = {m.name for m in group.migrated_from}
-        known = [k for k in inputs.known if k.group == group.name or k.group in old_names]
+        known = [
+            k
+            for name in (group.name, *(m.name for m in group.migrated_from))
+            for k in known_by_group.get(name, ())
+        ]
         placed, _obsolete = place_group(group, known, networks, new_uuid)
         placements.append((group, placed))
         for p in placed:  # static and kept addresses are claimed before any is handed out
@@ -91,7 +99,13 @@ def draw_blueprint(inputs: ArchitectInputs) -> Blueprint:
     for group, placed in placements:
         bootstrap = _bootstrap(placed)
         for p in placed:
-            state: InstanceState = "detached" if p.uuid in inputs.detached else "started"
+            state: InstanceState = (
+                "detached"
+                if p.uuid in inputs.detached
+                else "stopped"
+                if p.uuid in inputs.stopped
+                else "started"
+            )
             instances.append(
                 InstanceMaterial(
                     deployment=manifest.name,

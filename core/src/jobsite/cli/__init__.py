@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from jobsite.cli import _configs, _interpolate, _plugins, _validate
+from jobsite.cli import _configs, _interpolate, _plan, _plugins, _store, _validate
 from jobsite.cli._app import cli, main
 
 __all__ = ["cli", "main"]
 
 # Each command module adds itself to ``cli`` when imported.
-del _configs, _interpolate, _plugins, _validate
+del _configs, _interpolate, _plan, _plugins, _store, _validate

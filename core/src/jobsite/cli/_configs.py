@@ -13,10 +13,10 @@ import difflib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import anyio
 import click
 
 from jobsite.cli._app import cli
+from jobsite.cli._store import with_store
 from jobsite.cli._vars_options import Interpolation, interpolation_options
 from jobsite.config import (
     Document,
@@ -28,46 +28,16 @@ from jobsite.config import (
     read_yaml,
 )
 from jobsite.errors import JobsiteError
-from jobsite.store import ConfigRecord, Store, open_store
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
+
+    from jobsite.store import ConfigRecord, Store
 
 __all__ = ["print_table"]
 
 T = TypeVar("T")
-_STORE_KEY = "jobsite.store"
 _FILE = click.Path(dir_okay=False, path_type=Path)
-
-
-def _remember_store(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    ctx.meta[_STORE_KEY] = value
-
-
-# A global option, added here so the group's own module stays unaware of stores; its value
-# travels in ``ctx.meta``, which every subcommand's context shares.
-cli.params.append(
-    click.Option(
-        ["--store"],
-        metavar="URL",
-        envvar="JOBSITE_STORE",
-        expose_value=False,
-        callback=_remember_store,
-        help="The state store: sqlite:///abs/path.db, sqlite:relative.db or "
-        "postgresql://user@host:port/db (default: jobsite.db in JOBSITE_HOME).",
-    )
-)
-
-
-def _with_store(work: Callable[[Store], Awaitable[T]]) -> T:
-    """Open the store the command line chose, run ``work`` on it, close it."""
-    url = click.get_current_context().meta.get(_STORE_KEY)
-
-    async def main() -> T:
-        async with open_store(url) as store:
-            return await work(store)
-
-    return anyio.run(main)
 
 
 def print_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
@@ -135,7 +105,7 @@ def _update(
         record = await store.add_config(kind, name, dump_yaml(document))
         return previous, record, loaded
 
-    previous, record, loaded = _with_store(work)
+    previous, record, loaded = with_store(work)
     for warning in loaded.warnings:
         click.echo(f"Warning: {warning}", err=True)
     label = f"{kind} config {name!r}"
@@ -180,7 +150,7 @@ def _show(kind: str, name: str) -> None:
     async def work(store: Store) -> tuple[ConfigRecord | None, tuple[ConfigRecord, ...]]:
         return await store.latest_config(kind, name), await store.list_configs(kind)
 
-    record, known = _with_store(work)
+    record, known = with_store(work)
     if record is None:
         none = f"no {kind} config has been uploaded (use jobsite update-{kind}-config FILE)"
         raise _missing(f"{kind} config", name, (c.name for c in known), none)
@@ -211,7 +181,7 @@ def configs_command(kind: str | None, name: str | None, history: bool) -> None:
     async def work(store: Store) -> tuple[ConfigRecord, ...]:
         return await store.list_configs(kind, name, history=history)
 
-    records = _with_store(work)
+    records = with_store(work)
     if not records:
         click.echo("No configs.")
         return
@@ -261,7 +231,7 @@ def deployments_command() -> None:
     async def work(store: Store) -> Any:
         return await store.list_deployments()
 
-    records = _with_store(work)
+    records = with_store(work)
     if not records:
         click.echo("No deployments.")
         return
@@ -282,7 +252,7 @@ def manifest_command(deployment: str) -> None:
         known = [] if record else [d.name for d in await store.list_deployments()]
         return record, known
 
-    record, known = _with_store(work)
+    record, known = with_store(work)
     if record is None:
         raise _missing(
             "deployment",

@@ -112,6 +112,7 @@ async def make_plan(
     floorplan = await survey(deployment, store, cpi, director=director, hooks=plugins.hooks)
     stored_ignored = frozenset(i.uuid for i in floorplan.instances if i.ignore)
     detached = frozenset(i.uuid for i in floorplan.instances if i.state == "detached")
+    stopped = frozenset(i.uuid for i in floorplan.instances if i.state == "stopped")
     id_seed = request.id_seed if request.id_seed is not None else secrets.token_hex(16)
     inputs = ArchitectInputs(
         configs=configs,
@@ -119,6 +120,7 @@ async def make_plan(
         taken_addresses=floorplan.taken_addresses,
         id_seed=id_seed,
         detached=detached,
+        stopped=stopped,
         ignored=stored_ignored | request.ignored,
         recreate=request.recreate_instances,
         recreate_all=request.recreate,

@@ -31,19 +31,13 @@ class PlanSummary:
     """Disks migrated to a new disk (resized or re-typed)."""
     disks_orphaned: int = 0
     skipped: int = 0
+    remodels: int = 0
+    """Every remodel, including those of plugins that fit none of the counts above."""
 
     @property
     def empty(self) -> bool:
-        """Whether the plan changes nothing."""
-        return not (
-            self.instances_created
-            or self.instances_updated
-            or self.instances_deleted
-            or self.vms_created
-            or self.vms_deleted
-            or self.disks_created
-            or self.disks_orphaned
-        )
+        """Whether the plan changes nothing (skipped remodels change nothing either)."""
+        return self.remodels == 0
 
     @classmethod
     def of(cls, remodels: tuple[Remodel, ...], skipped: int) -> PlanSummary:
@@ -73,6 +67,7 @@ class PlanSummary:
             disks_moved=counts["migrate_disk"],
             disks_orphaned=counts["orphan_disk"] - counts["migrate_disk"],
             skipped=skipped,
+            remodels=len(remodels),
         )
 
 

@@ -55,6 +55,9 @@ _DECODE: dict[str, Callable[[Any], Any]] = {
 }
 
 
+_set = object.__setattr__  # how attrs itself fills in frozen instances
+
+
 @attrs.frozen
 class Column:
     name: str
@@ -89,10 +92,32 @@ class Table(Generic[R]):
     def to_row(self, record: R) -> tuple[Any, ...]:
         return tuple(_ENCODE[c.kind](getattr(record, c.field)) for c in self.columns)
 
+    @functools.cached_property
+    def _readers(self) -> tuple[tuple[str, Callable[[Any], Any] | None], ...]:
+        return tuple((c.field, None if c.kind == "" else _DECODE[c.kind]) for c in self.columns)
+
+    @functools.cached_property
+    def _whole(self) -> bool:
+        """Whether the columns hold every field of the record (then rows can be read
+        without running the record's converters)."""
+        return {f.name for f in attrs.fields(self.record)} == {c.field for c in self.columns}  # type: ignore[arg-type]
+
     def from_row(self, row: Row) -> R:
-        return self.record(
-            **{c.field: _DECODE[c.kind](v) for c, v in zip(self.columns, row, strict=True)}
-        )
+        """The record a row holds.
+
+        Rows are decoded into exactly the values the record's converters would produce
+        (JSON frozen, times aware), so when the columns cover every field the record is
+        filled in directly instead of through ``__init__``: reading a deployment of 100,000
+        instances then costs what decoding it costs, not that twice.
+        """
+        if not self._whole:
+            return self.record(
+                **{c.field: _DECODE[c.kind](v) for c, v in zip(self.columns, row, strict=True)}
+            )
+        record = object.__new__(self.record)
+        for (name, decode), value in zip(self._readers, row, strict=True):
+            _set(record, name, value if decode is None else decode(value))
+        return record
 
     @functools.cached_property
     def upsert(self) -> str:

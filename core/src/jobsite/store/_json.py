@@ -17,8 +17,32 @@ from typing import Any
 __all__ = ["dumps", "freeze", "freeze_mapping", "from_epoch", "loads", "to_epoch", "utcnow"]
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _is_frozen(value: Any) -> bool:
+    kind = type(value)
+    if kind in _SCALARS:
+        return True
+    if kind is MappingProxyType:
+        return all(type(k) is str and _is_frozen(v) for k, v in value.items())
+    if kind is tuple:
+        return all(_is_frozen(v) for v in value)
+    return False
+
+
 def freeze(value: Any) -> Any:
-    """A deep, read-only copy of a JSON value: mappings become read-only, lists tuples."""
+    """A deep, read-only copy of a JSON value: mappings become read-only, lists tuples.
+
+    A value that is frozen already (as everything read from a row is) is returned as it is,
+    after a check by exact types: records are built from rows by the hundred thousand, and
+    copying what cannot change would double the cost of reading a large deployment.
+    """
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if (kind is MappingProxyType or kind is tuple) and _is_frozen(value):
+        return value
     if isinstance(value, Mapping):
         return MappingProxyType({str(k): freeze(v) for k, v in value.items()})
     if isinstance(value, list | tuple):
@@ -47,9 +71,29 @@ def dumps(value: Any) -> str:
     return json.dumps(value, default=_plain, sort_keys=True, separators=(",", ":"))
 
 
+def _freeze_json(value: Any) -> Any:
+    """:func:`freeze` for what ``json.loads`` returns (only dicts, lists and scalars), checked
+    by exact type: several times faster than the ABC checks ``freeze`` needs, and a store
+    read of a large deployment decodes hundreds of thousands of these."""
+    kind = type(value)
+    if kind is dict:
+        return MappingProxyType(
+            {k: (v if type(v) not in _CONTAINERS else _freeze_json(v)) for k, v in value.items()}
+        )
+    if kind is list:
+        return tuple(v if type(v) not in _CONTAINERS else _freeze_json(v) for v in value)
+    return value
+
+
+_CONTAINERS = (dict, list)
+_EMPTY: Any = MappingProxyType({})
+
+
 def loads(text: str | None) -> Any:
     """Frozen JSON from a column; NULL reads as an empty object."""
-    return freeze(json.loads(text)) if text else MappingProxyType({})
+    if not text or text == "{}":
+        return _EMPTY
+    return _freeze_json(json.loads(text))
 
 
 def utcnow() -> datetime:
