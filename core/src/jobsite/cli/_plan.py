@@ -184,6 +184,12 @@ def plan_command(
         for warning in configs.warnings:
             click.echo(f"Warning: {warning}", err=True)
         name = configs.manifest.name
+        if configs.manifest.is_create_env:
+            raise ConfigError(
+                "is a create-env manifest (a single director VM for `bosh create-env`), not a "
+                "deployment; jobsite plans deployments",
+                document=str(manifest),
+            )
         if deployment is not None and deployment != name:
             raise ConfigError(
                 f"-d {deployment!r} does not match the manifest's name {name!r}",

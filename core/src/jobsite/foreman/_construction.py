@@ -122,33 +122,37 @@ class ConstructionPlan:
         start → end, so it can be left out: checking a plan of 100,000 remodels then costs
         a few hundred milliseconds at most.
         """
-        names: list[str] = []
-        index: dict[str, int] = {}
-
-        def node(name: str) -> int:
-            found = index.get(name)
-            if found is None:
-                found = index[name] = len(names)
-                names.append(name)
-                succ.append([])
-            return found
-
-        succ: list[list[int]] = []
-        linked = {rid for pair in self.edges for rid in pair}
+        names = [r.id for r in self.remodels]
+        index = {rid: n for n, rid in enumerate(names)}
+        first_stage = len(names)
         for stage in self.stages:
-            start, end = node(f"stage {stage.name!r} start"), node(f"stage {stage.name!r}")
-            succ[start].append(end)
-            for rid in stage.remodels:
-                if rid in linked:
-                    r = node(rid)
-                    succ[start].append(r)
-                    succ[r].append(end)
-        for stage in self.stages:
-            start = index[f"stage {stage.name!r} start"]
-            for other in stage.after:
-                succ[index[f"stage {other!r}"]].append(start)
+            names += (f"stage {stage.name!r} start", f"stage {stage.name!r}")
+        start_of = {s.name: first_stage + 2 * k for k, s in enumerate(self.stages)}
+        succ: list[list[int]] = [[] for _ in names]
+        # start -> r is implied when r has a predecessor in its own stage, and r -> end when
+        # it has a successor there: leaving those out keeps reachability (so cycles) intact
+        # and shrinks a strategy's per-instance chains to their ends.
+        led, leads, linked = set(), set(), set()
         for before, after in self.edges:
-            succ[node(before)].append(node(after))
+            b, a = index[before], index[after]
+            succ[b].append(a)
+            linked.add(b)
+            linked.add(a)
+            if stage_of[before] == stage_of[after]:
+                led.add(a)
+                leads.add(b)
+        for stage in self.stages:
+            begin = start_of[stage.name]
+            succ[begin].append(begin + 1)
+            for rid in stage.remodels:
+                r = index[rid]
+                if r in linked:
+                    if r not in led:
+                        succ[begin].append(r)
+                    if r not in leads:
+                        succ[r].append(begin + 1)
+            for other in stage.after:
+                succ[start_of[other] + 1].append(begin)
         indeg = [0] * len(names)
         for targets in succ:
             for t in targets:

@@ -81,7 +81,12 @@ def same(a: Any, b: Any) -> bool:
     if ta in _SEQUENCES and tb in _SEQUENCES:
         if len(a) != len(b):
             return False
-        return all(same(x, y) for x, y in zip(a, b, strict=True))
+        for x, y in zip(a, b, strict=True):
+            if not same(x, y):
+                break
+        else:
+            return True
+        return False
     if isinstance(a, Mapping):
         if not isinstance(b, Mapping) or len(a) != len(b):
             return False
