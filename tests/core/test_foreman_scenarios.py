@@ -555,3 +555,31 @@ def test_a_soft_stopped_instance_is_updated_but_stays_stopped(base: Floorplan) -
     steps = by_instance(remodels)
     assert steps[uuid] == ["stop", "apply"]
     assert all(actions == RESTART for other, actions in steps.items() if other != uuid)
+
+
+def test_migrating_an_azless_group_into_an_az_keeps_identity_and_disk() -> None:
+    first = copy.deepcopy(MANIFEST)
+    web = first["instance_groups"][0]
+    web.pop("azs")
+    web["instances"] = 1
+    first["instance_groups"] = [web]
+    azless = copy.deepcopy(CLOUD)
+    azless.pop("azs")
+    azless["compilation"].pop("az")
+    subnet = azless["networks"][0]["subnets"][0]
+    subnet.pop("azs")
+    azless["networks"][0]["subnets"] = [subnet]
+    floorplan = deploy(first, azless)
+    (old,) = floorplan.instances
+
+    second = copy.deepcopy(first)
+    www = second["instance_groups"][0]
+    www.update(name="www", azs=["z1"], migrated_from=[{"name": "web", "az": "z1"}])
+    blueprint, remodels = replan(floorplan, second)
+    (moved,) = blueprint.instances
+    assert (moved.uuid, moved.group, moved.az) == (old.uuid, "www", "z1")
+    assert by_instance(remodels) == {old.uuid: REPLACE}
+    assert {r.disk for r in remodels if r.action == "attach_disk"} == {floorplan.disks[0].id}
+    stop = next(r for r in remodels if r.action == "stop")
+    assert stop.codes == ("az_changed", "cloud_properties_changed", "renamed")
+    assert stop.reasons[0].message == "placed in AZ z1"

@@ -87,11 +87,14 @@ def draw_blueprint(inputs: ArchitectInputs) -> Blueprint:
         known_by_group.setdefault(k.group, []).append(k)
     placements: list[tuple[InstanceGroup, list[Placed]]] = []
     for group in manifest.instance_groups:
-        known = [
-            k
-            for name in (group.name, *(m.name for m in group.migrated_from))
-            for k in known_by_group.get(name, ())
-        ]
+        known = list(known_by_group.get(group.name, ()))
+        for old in group.migrated_from:
+            # BOSH's migration to AZs: instances of an AZ-less group are placed in the AZ
+            # its migrated_from entry names, keeping their identity and disk
+            known.extend(
+                attrs.evolve(k, az=old.az) if k.az is None and old.az else k
+                for k in known_by_group.get(old.name, ())
+            )
         placed, _obsolete = place_group(group, known, networks, new_uuid)
         placements.append((group, placed))
         for p in placed:  # static and kept addresses are claimed before any is handed out

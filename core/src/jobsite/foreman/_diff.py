@@ -559,7 +559,13 @@ class _Instance:
             out.append(
                 Reason(
                     code="az_changed",
-                    message=f"AZ {record.az} → {i.az}",
+                    message=(
+                        f"AZ {record.az} → {i.az}"
+                        if record.az is not None and i.az is not None
+                        else f"placed in AZ {i.az}"
+                        if i.az is not None
+                        else f"no longer in AZ {record.az}"
+                    ),
                     details={"old": record.az, "new": i.az},
                 )
             )
