@@ -171,7 +171,7 @@ def plan_command(
             document_name=str(manifest),
         ),
     )
-    if False:
+    if _is_create_env(document):
         # Before anything else: such a manifest needs no cloud config, and its own problems
         # do not matter here, so neither may hide that it is the wrong kind of manifest.
         raise ConfigError(
@@ -228,7 +228,8 @@ def plan_command(
         click.echo(render_text(plan, color=use_color), nl=False, color=use_color)
     ctx = click.get_current_context()
     if plan.problems:
-        if fmt != "text":  # the text plan already lists them
+        if fmt != "text" or not sys.stdout.isatty():
+            # the text plan on a terminal lists them; anywhere else stderr must say why
             for problem in plan.problems:
                 click.echo(f"Error: {problem}", err=True)
         ctx.exit(1)
