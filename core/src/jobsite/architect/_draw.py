@@ -13,6 +13,7 @@ from typing import Any
 
 import attrs
 
+from jobsite._gcpause import without_gc
 from jobsite.architect._addresses import AddressBook, netmask_of
 from jobsite.architect._materials import (
     Blueprint,
@@ -63,6 +64,7 @@ class ArchitectInputs:
     """``--recreate``: every VM of the deployment."""
 
 
+@without_gc
 def draw_blueprint(inputs: ArchitectInputs) -> Blueprint:
     """Draw every material the inputs ask for."""
     manifest = inputs.configs.manifest

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
+from jobsite._gcpause import gc_paused
 from jobsite.config import UpdateConfig
 from jobsite.errors import PluginError
 from jobsite.foreman._remodels import Remodel
@@ -109,7 +110,8 @@ class ConstructionPlan:
             for rid in (before, after):
                 if rid not in ids:
                     raise bad(f"an edge names unknown remodel {rid!r}")
-        cycle = self._cycle(placed)
+        with gc_paused():
+            cycle = self._cycle(placed)
         if cycle:
             raise bad("it has a cycle: " + " -> ".join(cycle))
 

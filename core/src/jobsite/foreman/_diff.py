@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from jobsite._gcpause import without_gc
 from jobsite.architect import (
     Blueprint,
     DiskMaterial,
@@ -201,6 +202,7 @@ def new_ids(seed: str) -> Callable[..., str]:
     return _Ids(seed)
 
 
+@without_gc
 def diff(blueprint: Blueprint, floorplan: Floorplan, limitations: Limitations) -> list[Remodel]:
     """Every remodel that turns ``floorplan`` into ``blueprint``, in deployment order."""
     floor = _Floor.of(floorplan)

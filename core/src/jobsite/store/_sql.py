@@ -13,6 +13,7 @@ import time
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from jobsite._gcpause import gc_paused
 from jobsite.store._batch import Batch
 from jobsite.store._codec import (
     COMPILED_PACKAGE,
@@ -118,7 +119,8 @@ class SqlStore:
 
     async def _list(self, table: Table[R], sql: str, params: Sequence[Any] = ()) -> tuple[R, ...]:
         rows = await self._read(lambda tx: tx.all(f"SELECT {table.select} {sql}", params))
-        return tuple(table.from_row(r) for r in rows)
+        with gc_paused():  # records hold no cycles; see jobsite._gcpause
+            return tuple(table.from_row(r) for r in rows)
 
     # --- lifecycle -----------------------------------------------------------------------
 
