@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Sequence
     from types import TracebackType
 
-    from jobsite.store._dialect import Engine, Tx
+    from jobsite.store._dialect import Engine, Row, Tx
     from jobsite.store._records import (
         CompiledPackageRecord,
         ConfigRecord,
@@ -118,8 +118,12 @@ class SqlStore:
         return None if row is None else table.from_row(row)
 
     async def _list(self, table: Table[R], sql: str, params: Sequence[Any] = ()) -> tuple[R, ...]:
-        rows = await self._read(lambda tx: tx.all(f"SELECT {table.select} {sql}", params))
-        with gc_paused():  # records hold no cycles; see jobsite._gcpause
+        def fetch(tx: Tx) -> list[Row]:
+            with gc_paused():  # rows and records hold no cycles; see jobsite._gcpause
+                return tx.all(f"SELECT {table.select} {sql}", params)
+
+        rows = await self._read(fetch)
+        with gc_paused():
             return tuple(table.from_row(r) for r in rows)
 
     # --- lifecycle -----------------------------------------------------------------------
