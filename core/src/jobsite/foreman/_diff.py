@@ -132,6 +132,19 @@ def _listing(items: Sequence[str], limit: int = 5) -> str:
     return ", ".join(items[:limit]) + f" and {len(items) - limit} more"
 
 
+def _keys_reason(
+    code: str, label: str, old: Mapping[str, Any], new: Mapping[str, Any], **details: Any
+) -> Reason | None:
+    """``<label>: a, b`` naming the keys that differ between two mappings, or None when
+    they mean the same. Only keys, never values: values may be secrets."""
+    if same(old, new):
+        return None
+    keys = changed_keys(old, new)
+    return Reason(
+        code=code, message=f"{label}: {_listing(keys)}", details={**details, "keys": keys}
+    )
+
+
 # --- the diff -------------------------------------------------------------------------------
 
 
@@ -284,7 +297,7 @@ def _remove(
     limitations: Limitations,
 ) -> list[Remodel]:
     reasons = (_removal_reason(record, groups, floor.static),)
-    base = _base(blueprint.deployment, record.group, record.uuid, record.index, reasons)
+    base = _Base(blueprint.deployment, record.group, record.uuid, record.index, reasons)
     out = []
     vm = floor.vm.get(record.uuid)
     if vm is not None:
@@ -319,7 +332,7 @@ def _leftovers(
                 message=f"VM {vm.cid} is left over from an interrupted deploy",
             )
         owner = floor.instances.get(vm.instance_uuid or "")
-        base = _base(
+        base = _Base(
             blueprint.deployment,
             owner.group if owner else None,
             owner.uuid if owner else None,
@@ -357,16 +370,6 @@ class _Base:
     instance: str | None
     index: int | None
     reasons: tuple[Reason, ...]
-
-
-def _base(
-    deployment: str,
-    group: str | None,
-    instance: str | None,
-    index: int | None,
-    reasons: tuple[Reason, ...],
-) -> _Base:
-    return _Base(deployment, group, instance, index, reasons)
 
 
 def _step(
@@ -416,10 +419,6 @@ class _DiskChange:
     old: DiskRecord | None
     new: DiskMaterial | None
     reasons: tuple[Reason, ...]
-
-    @property
-    def label(self) -> str:
-        return f"disk {self.name!r}" if self.name else "persistent disk"
 
 
 class _Instance:
@@ -571,19 +570,14 @@ class _Instance:
                     details={"old": record.az, "new": i.az},
                 )
             )
-        keys = (
-            []
-            if same(vm.cloud_properties, material.cloud_properties)
-            else changed_keys(vm.cloud_properties, material.cloud_properties)
+        reason = _keys_reason(
+            "cloud_properties_changed",
+            "cloud properties changed",
+            vm.cloud_properties,
+            material.cloud_properties,
         )
-        if keys:
-            out.append(
-                Reason(
-                    code="cloud_properties_changed",
-                    message=f"cloud properties changed: {_listing(keys)}",
-                    details={"keys": keys},
-                )
-            )
+        if reason is not None:
+            out.append(reason)
         network_changes = _network_changes(vm.networks, material)
         if network_changes:
             text = "; ".join(
@@ -596,26 +590,20 @@ class _Instance:
                     details={"networks": network_changes},
                 )
             )
-        keys = [] if same(vm.env, material.env) else changed_keys(vm.env, material.env)
-        if keys:
-            out.append(
-                Reason(
-                    code="env_changed",
-                    message=f"env changed: {_listing(keys)}",
-                    details={"keys": keys},
-                )
-            )
+        reason = _keys_reason("env_changed", "env changed", vm.env, material.env)
+        if reason is not None:
+            out.append(reason)
         old_resources = record.spec.get("vm_resources")
         new_resources = attrs.asdict(material.vm_resources) if material.vm_resources else None
-        if record.spec and not same(old_resources, new_resources):
-            keys = changed_keys(old_resources or {}, new_resources or {})
-            out.append(
-                Reason(
-                    code="vm_resources_changed",
-                    message=f"vm_resources changed: {_listing(keys)}",
-                    details={"keys": keys},
-                )
+        if record.spec:
+            reason = _keys_reason(
+                "vm_resources_changed",
+                "vm_resources changed",
+                old_resources or {},
+                new_resources or {},
             )
+            if reason is not None:
+                out.append(reason)
         return out
 
     def _disk_changes(
@@ -660,15 +648,15 @@ class _Instance:
                     )
                 )
             else:
-                keys = changed_keys(record.cloud_properties, material.cloud_properties)
-                if keys:
-                    reasons.append(
-                        Reason(
-                            code="disk_properties_changed",
-                            message=f"{label} cloud properties changed: {_listing(keys)}",
-                            details={"disk": name, "keys": keys},
-                        )
-                    )
+                reason = _keys_reason(
+                    "disk_properties_changed",
+                    f"{label} cloud properties changed",
+                    record.cloud_properties,
+                    material.cloud_properties,
+                    disk=name,
+                )
+                if reason is not None:
+                    reasons.append(reason)
             if reasons:
                 out.append(_DiskChange(name, record, material, tuple(reasons)))
         for name, record in old.items():

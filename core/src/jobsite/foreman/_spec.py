@@ -7,6 +7,7 @@ store keeps it as text); properties are kept so a later plan can name the keys t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -24,9 +25,9 @@ SPEC_VERSION = 1
 def plain(value: Any) -> Any:
     """A JSON-shaped copy: mappings become dicts and sequences lists, recursively (frozen
     store values and YAML values then compare equal when they mean the same)."""
-    if isinstance(value, dict | tuple | list) or hasattr(value, "items"):
-        if hasattr(value, "items"):
-            return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     return value
 
