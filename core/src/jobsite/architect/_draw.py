@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 
 from jobsite._gcpause import without_gc
-from jobsite.architect._addresses import AddressBook, netmask_of
+from jobsite.architect._addresses import AddressBook, AddressExhausted, netmask_of
 from jobsite.architect._materials import (
     Blueprint,
     DiskMaterial,
@@ -62,6 +62,10 @@ class ArchitectInputs:
     """Instance uuids and group names whose VMs the operator asked to recreate."""
     recreate_all: bool = False
     """``--recreate``: every VM of the deployment."""
+    swap_groups: frozenset[str] = frozenset()
+    """Instance groups whose strategy creates an instance's new VM while the old one still
+    holds its address: each of their instances gets a spare address drawn
+    (:attr:`Blueprint.swap_addresses`)."""
 
 
 @without_gc
@@ -138,6 +142,7 @@ def draw_blueprint(inputs: ArchitectInputs) -> Blueprint:
             disks.extend(_disks(group, p, cloud))
             if not group.is_errand and state != "detached":
                 vms.append(_vm(manifest, group, p, cloud, networks, book))
+    swap_addresses = _spares(inputs.swap_groups, instances, vms, book, networks)
     groups = tuple(
         GroupMaterial(
             name=g.name,
@@ -160,7 +165,54 @@ def draw_blueprint(inputs: ArchitectInputs) -> Blueprint:
         vms=tuple(vms),
         disks=tuple(disks),
         jobs=tuple(jobs),
+        swap_addresses=swap_addresses,
     )
+
+
+def _spares(
+    groups: frozenset[str],
+    instances: list[InstanceMaterial],
+    vms: list[VmMaterial],
+    book: AddressBook,
+    networks: Mapping[str, Network],
+) -> dict[str, tuple[NetworkPlacement, ...]]:
+    """A second address, in the same subnet's AZ, for every dynamically addressed manual
+    placement of the instances of ``groups``. Drawn after every instance has its own, so
+    spares never take an address an instance needs; an instance that cannot get a spare on
+    every such network gets none (its strategy then replaces its VM delete-first)."""
+    if not groups:
+        return {}
+    of = {i.uuid: i for i in instances}
+    out: dict[str, tuple[NetworkPlacement, ...]] = {}
+    for vm in vms:
+        instance = of[vm.instance]
+        if instance.group not in groups:
+            continue
+        spares: list[NetworkPlacement] = []
+        for placement in vm.networks:
+            if placement.type != "manual" or placement.static:
+                continue
+            try:
+                ip, subnet = book.allocate(
+                    placement.network, instance.az, f"{instance.group}/{instance.index}"
+                )
+            except AddressExhausted:
+                spares = []
+                break
+            network = networks[placement.network]
+            spares.append(
+                attrs.evolve(
+                    placement,
+                    ip=ip,
+                    netmask=netmask_of(subnet),
+                    gateway=subnet.gateway,
+                    dns=subnet.dns or network.dns,
+                    cloud_properties=subnet.cloud_properties,
+                )
+            )
+        if spares:
+            out[vm.instance] = tuple(spares)
+    return out
 
 
 def _claim(book: AddressBook, group: InstanceGroup, p: Placed) -> None:

@@ -160,3 +160,10 @@ class Blueprint:
     jobs: tuple[JobMaterial, ...] = ()
     extra: tuple[Any, ...] = ()
     """Materials added by plugins through ``jobsite_architect_materials``."""
+    swap_addresses: Mapping[str, tuple[NetworkPlacement, ...]] = attrs.field(
+        factory=dict, hash=False
+    )
+    """Instance uuid → a spare placement on each manual network where it has a dynamic
+    address, for instance groups whose strategy creates new VMs before deleting old ones
+    (``ArchitectInputs.swap_groups``). Not reserved: only used if the instance's VM is
+    replaced, and then recorded by the assembler like any address."""

@@ -32,6 +32,7 @@ from jobsite.config._load import (
     load_runtime_config,
 )
 from jobsite.config._manifest import (
+    VM_STRATEGIES,
     CloudProvider,
     DiskPool,
     Features,
@@ -61,6 +62,7 @@ from jobsite.config._vars import Variables, substitute, variables_from_cli
 from jobsite.config._yaml import dump_yaml, parse_yaml, read_yaml
 
 __all__ = [
+    "VM_STRATEGIES",
     "Addon",
     "Az",
     "CloudConfig",

@@ -33,6 +33,9 @@ __all__ = [
 
 VmStrategy = Literal["delete-create", "create-swap-delete"]
 
+#: jobsite's strategy for each of BOSH's ``vm_strategy`` values.
+VM_STRATEGIES: dict[str, str] = {"delete-create": "serial", "create-swap-delete": "hot_swap"}
+
 
 @attrs.frozen(kw_only=True)
 class Stemcell:
@@ -63,7 +66,12 @@ class UpdateConfig:
     initial_deploy_az_update_strategy: Literal["parallel", "serial"] | None = None
 
     def over(self, base: UpdateConfig | None) -> UpdateConfig:
-        """This block's values where set, ``base``'s elsewhere."""
+        """This block's values where set, ``base``'s elsewhere.
+
+        ``strategy`` and ``vm_strategy`` are one choice spelt two ways: a group that names
+        either replaces the deployment's choice whole, so a group's ``vm_strategy:
+        delete-create`` wins over the deployment's ``strategy: hot_swap``.
+        """
         if base is None:
             return self
         changes = {
@@ -71,7 +79,19 @@ class UpdateConfig:
             for f in attrs.fields(UpdateConfig)
             if getattr(self, f.name) is not None
         }
+        if self.strategy is not None or self.vm_strategy is not None:
+            changes["strategy"] = self.strategy
+            changes["vm_strategy"] = self.vm_strategy
         return attrs.evolve(base, **changes)
+
+    def strategy_name(self, default: str) -> str:
+        """The strategy this block asks for: ``strategy``, else BOSH's ``vm_strategy``
+        translated, else ``default`` (the director's)."""
+        if self.strategy is not None:
+            return self.strategy
+        if self.vm_strategy is not None:
+            return VM_STRATEGIES[self.vm_strategy]
+        return default
 
 
 @attrs.frozen(kw_only=True)

@@ -19,17 +19,20 @@ bad strategy is reported by name instead of deadlocking a deploy.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import attrs
 
 from jobsite._gcpause import gc_paused
+from jobsite.architect import NetworkPlacement
 from jobsite.config import UpdateConfig
 from jobsite.errors import PluginError
 from jobsite.foreman._remodels import Remodel
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping, Sequence
+    from collections.abc import Iterator, Sequence
+
 
 __all__ = ["ConstructionPlan", "GroupUpdate", "Stage", "Strategy", "UpdatePolicy"]
 
@@ -214,6 +217,13 @@ class UpdatePolicy:
     """The deployment's strategy: the one drawing this plan."""
     groups: tuple[GroupUpdate, ...] = ()
     """Instance groups in manifest order (the order BOSH updates them in)."""
+    swap_addresses: Mapping[str, tuple[NetworkPlacement, ...]] = attrs.field(
+        factory=dict, hash=False
+    )
+    """Instance uuid → a second address on each of its manual networks, for strategies that
+    create an instance's new VM while the old one still holds its address (see
+    :attr:`Strategy.creates_first`). Drawn by the architect from free addresses in the
+    instance's AZ; an instance missing here has no spare (static IP, or none free)."""
 
     def group(self, name: str | None) -> GroupUpdate | None:
         """The named group's settings (None for a group no longer in the manifest)."""
@@ -227,7 +237,18 @@ class Strategy(Protocol):
     Registered through ``jobsite_register_strategies``; the factory receives a
     :class:`jobsite.DriverContext` whose ``options`` are the strategy's settings from the
     director config. ``plan`` must do no I/O and must keep every remodel it is given (it may
-    add its own, e.g. a ``swap``).
+    add its own, e.g. a ``swap``, and change a ``create_vm``'s options or addresses).
+
+    Two optional attributes tell the planner more (read with ``getattr``, absent means the
+    default):
+
+    - ``handles: frozenset[str]`` (default empty): other strategies whose instance groups
+      this one can plan. A deployment may ask for one strategy and a group for another;
+      the planner lets one strategy draw the whole plan, the deployment's when it handles
+      every group's, else a group's that handles all the others.
+    - ``creates_first: bool`` (default False): the strategy creates an instance's new VM
+      while the old one still runs, so the architect draws a spare address for each of
+      the groups' instances (:attr:`UpdatePolicy.swap_addresses`).
     """
 
     async def plan(self, remodels: Sequence[Remodel], update: UpdatePolicy) -> ConstructionPlan:

@@ -20,15 +20,12 @@ if TYPE_CHECKING:
 
     from jobsite._hookcall import HookRunner
     from jobsite.architect import Blueprint
-    from jobsite.config import UpdateConfig
     from jobsite.foreman._limitations import Limitations
     from jobsite.inspector import Floorplan
 
 __all__ = ["DEFAULT_STRATEGY", "collect_remodels", "order_remodels", "update_policy"]
 
 DEFAULT_STRATEGY = "serial"
-
-_VM_STRATEGIES = {"delete-create": "serial", "create-swap-delete": "hot_swap"}
 
 
 async def collect_remodels(
@@ -78,14 +75,6 @@ async def collect_remodels(
     return kept, skipped
 
 
-def _strategy_of(update: UpdateConfig, default: str) -> str:
-    if update.strategy is not None:
-        return update.strategy
-    if update.vm_strategy is not None:
-        return _VM_STRATEGIES[update.vm_strategy]
-    return default
-
-
 def update_policy(blueprint: Blueprint, default: str = DEFAULT_STRATEGY) -> UpdatePolicy:
     """The strategy and per-group update settings the manifest asks for.
 
@@ -93,17 +82,17 @@ def update_policy(blueprint: Blueprint, default: str = DEFAULT_STRATEGY) -> Upda
     ``default``, the director's) draws the whole plan; a group asking for another is told to
     it through :class:`GroupUpdate` so the strategy can honour it for that group.
     """
-    strategy = _strategy_of(blueprint.update, default)
+    strategy = blueprint.update.strategy_name(default)
     groups = tuple(
         GroupUpdate(
             group=g.name,
             instances=g.instances,
             update=g.update,
-            strategy=_strategy_of(g.update, strategy),
+            strategy=g.update.strategy_name(strategy),
         )
         for g in blueprint.groups
     )
-    return UpdatePolicy(strategy=strategy, groups=groups)
+    return UpdatePolicy(strategy=strategy, groups=groups, swap_addresses=blueprint.swap_addresses)
 
 
 async def order_remodels(

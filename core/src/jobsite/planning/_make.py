@@ -16,8 +16,9 @@ from typing import TYPE_CHECKING
 import attrs
 
 from jobsite.architect import ArchitectInputs, draw_blueprint
-from jobsite.config import DeploymentConfigs
+from jobsite.config import DeploymentConfigs, UpdateConfig
 from jobsite.driver import DriverContext
+from jobsite.errors import ConfigError
 from jobsite.foreman import (
     DEFAULT_STRATEGY,
     Limitations,
@@ -94,6 +95,58 @@ def _versions(plugins: Plugins) -> dict[str, str]:
     return out
 
 
+class _Strategies:
+    """The strategies a deployment asks for, built once each, and the one that draws."""
+
+    def __init__(self, plugins: Plugins, request: PlanRequest, home: Path | None) -> None:
+        self._plugins = plugins
+        self._options = dict(request.strategy_options)
+        self._home = home
+        self.default = request.strategy or DEFAULT_STRATEGY
+        self._built: dict[str, Strategy] = {}
+
+    def get(self, name: str) -> Strategy:
+        if name not in self._built:
+            self._built[name] = self._plugins.registry("strategy").create(
+                DriverContext(name=name, options=self._options, home=self._home)
+            )
+        return self._built[name]
+
+    def choose(self, configs: DeploymentConfigs) -> tuple[str, frozenset[str]]:
+        """The strategy that draws the plan, and the groups that need spare addresses.
+
+        The deployment's strategy draws when it can plan every group's; otherwise a
+        group's strategy that can plan all the others does (``hot_swap`` plans a group
+        that asks for ``serial``, not the reverse).
+        """
+        manifest = configs.manifest
+        base = manifest.update or UpdateConfig()
+        wanted = base.strategy_name(self.default)
+        per_group = {
+            g.name: (g.update.over(base) if g.update is not None else base).strategy_name(
+                self.default
+            )
+            for g in manifest.instance_groups
+        }
+        names = {wanted, *per_group.values()}
+
+        def covers(name: str) -> bool:
+            handles = frozenset(getattr(self.get(name), "handles", frozenset()))
+            return names - {name} <= handles
+
+        drawer = wanted if covers(wanted) else next((n for n in sorted(names) if covers(n)), None)
+        if drawer is None:
+            group, other = next((g, n) for g, n in per_group.items() if n != wanted)
+            raise ConfigError(
+                f"instance_groups[{group}].update: strategy {other!r} cannot be mixed with the "
+                f"deployment's {wanted!r}: neither strategy plans the other's groups"
+            )
+        swap_groups = frozenset(
+            g for g, n in per_group.items() if getattr(self.get(n), "creates_first", False)
+        )
+        return drawer, swap_groups
+
+
 async def make_plan(
     request: PlanRequest,
     *,
@@ -114,6 +167,8 @@ async def make_plan(
     detached = frozenset(i.uuid for i in floorplan.instances if i.state == "detached")
     stopped = frozenset(i.uuid for i in floorplan.instances if i.state == "stopped")
     id_seed = request.id_seed if request.id_seed is not None else secrets.token_hex(16)
+    strategies = _Strategies(plugins, request, home)
+    drawer, swap_groups = strategies.choose(configs)
     inputs = ArchitectInputs(
         configs=configs,
         known=known_instances(floorplan),
@@ -124,6 +179,7 @@ async def make_plan(
         ignored=stored_ignored | request.ignored,
         recreate=request.recreate_instances,
         recreate_all=request.recreate,
+        swap_groups=swap_groups,
     )
     blueprint = draw_blueprint(inputs)
     extra = [
@@ -139,11 +195,10 @@ async def make_plan(
         fix=request.fix,
     )
     remodels, skipped = await collect_remodels(blueprint, floorplan, limitations, plugins.hooks)
-    policy = update_policy(blueprint, default=request.strategy or DEFAULT_STRATEGY)
-    strategy: Strategy = plugins.registry("strategy").create(
-        DriverContext(name=policy.strategy, options=dict(request.strategy_options), home=home)
+    policy = attrs.evolve(
+        update_policy(blueprint, default=request.strategy or DEFAULT_STRATEGY), strategy=drawer
     )
-    construction = await order_remodels(strategy, policy.strategy, remodels, policy)
+    construction = await order_remodels(strategies.get(drawer), drawer, remodels, policy)
     return Plan(
         deployment=deployment,
         id_seed=id_seed,

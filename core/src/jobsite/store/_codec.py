@@ -166,7 +166,7 @@ DISK = Table(
     "disks",
     DiskRecord,
     "id deployment instance_uuid cid size:int disk_type name cloud_properties:json state "
-    "active:bool orphaned_at:time created_at:time",
+    "active:bool orphaned_at:time created_at:time vm_id=vm",
     ("id",),
     _CREATED,
 )

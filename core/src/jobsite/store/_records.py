@@ -154,6 +154,8 @@ class DiskRecord:
     """``creating``, ``created`` or ``deleting``."""
     active: bool = False
     """Whether the instance uses this disk now (a migration keeps the old one inactive)."""
+    vm: str | None = None
+    """The store id of the VM the disk is attached to, as last recorded (None: detached)."""
     orphaned_at: datetime | None = None
     created_at: datetime = attrs.field(factory=utcnow)
 

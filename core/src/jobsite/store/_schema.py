@@ -170,9 +170,15 @@ _VM_STEMCELL = (
     "ALTER TABLE vms ADD COLUMN stemcell_version TEXT",
 )
 
+# Which VM a disk is attached to, as last recorded: a crash between a detach and the next
+# attach leaves a disk that the store would otherwise believe attached, and the foreman must
+# see that to attach it again.
+_DISK_VM = ("ALTER TABLE disks ADD COLUMN vm_id TEXT",)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", _INITIAL),
     Migration(2, "vms: stemcell os and version", _VM_STEMCELL),
+    Migration(3, "disks: the VM a disk is attached to", _DISK_VM),
 )
 LATEST = MIGRATIONS[-1].version
 
