@@ -284,10 +284,26 @@ async def test_an_interrupted_create_is_matched_by_agent_id_not_reported_unknown
 
     floorplan = await survey("cf", store, cpi)
     assert [v.vm_cid for v in floorplan.unknown_vms] == [stranger]
-    assert kinds(floorplan) == [("vm_unknown", stranger, None, "w9")]
-    assert created not in {d.vm_cid for d in floorplan.drift}
+    # the interrupted create is recovered (its cid read from the cloud), not unknown
+    assert kinds(floorplan) == [
+        ("vm_recovered", created, intent.id, "w0"),
+        ("vm_unknown", stranger, None, "w9"),
+    ]
+    [recovered] = [v for v in floorplan.vms if v.id == intent.id]
+    assert (recovered.cid, recovered.state, recovered.active) == (created, "created", False)
     assert cpi.calls.of("has_vm") == []  # an intent has no cid to check
     assert floorplan.missing_vms == frozenset()
+
+
+async def test_an_interrupted_create_that_never_reached_the_cloud_is_missing(
+    store: Store, cpi: MockCpi
+) -> None:
+    w0 = instance("w0")
+    intent = vm_row(w0, None, "agent-never", created=0)
+    await record(store, w0, intent)
+    floorplan = await survey("cf", store, cpi)
+    assert floorplan.missing_vms == frozenset({intent.id})
+    assert [d.kind for d in floorplan.drift] == ["vm_recovered"]
 
 
 async def test_a_failing_has_vm_leaves_the_vm_unchecked_and_not_missing(

@@ -243,6 +243,7 @@ async def record_deployed(store: Store, blueprint: Blueprint) -> None:
                 continue
             batch.put_vm(
                 VmRecord(
+                    id=f"vm-id-{i.uuid}",
                     deployment=name,
                     instance_uuid=i.uuid,
                     cid=f"vm-{i.group}-{i.index}",
@@ -274,6 +275,7 @@ async def record_deployed(store: Store, blueprint: Blueprint) -> None:
                     deployment=name,
                     instance_uuid=d.instance,
                     cid=f"disk-{owner.group}-{owner.index}",
+                    vm=f"vm-id-{d.instance}" if d.instance in vms else None,
                     size=d.size,
                     disk_type=d.disk_type,
                     name=d.name,

@@ -138,3 +138,9 @@ class Agent(Protocol):
     async def unmount_disk(self, agent_id: str, disk_cid: str) -> None:
         """Unmount the persistent disk so it can be detached."""
         ...
+
+    async def migrate_disk(self, agent_id: str, old_disk_cid: str, new_disk_cid: str) -> None:
+        """Copy the persistent data from one attached disk to another (BOSH's
+        ``migrate_disk``), then leave the new one mounted as the persistent data directory.
+        Both disks are attached to the agent's VM when it is called."""
+        ...

@@ -28,6 +28,8 @@ __all__ = [
     "Cpi",
     "CpiInfo",
     "CreatedVm",
+    "DiskLister",
+    "DiskListing",
     "VmLister",
     "VmListing",
     "VmResources",
@@ -185,6 +187,34 @@ class VmLister(Protocol):
 
     async def list_vms(self) -> list[VmListing]:
         """Every VM this CPI can see, with its metadata."""
+        ...
+
+
+@attrs.frozen(kw_only=True)
+class DiskListing:
+    """One persistent disk as the cloud lists it."""
+
+    disk_cid: str
+    size_mb: int
+    cloud_properties: Mapping[str, Any] = attrs.field(factory=dict)
+    vm_cid: str | None = None
+    """The VM it is attached to, if any."""
+    metadata: Mapping[str, str] = attrs.field(factory=dict)
+
+
+@runtime_checkable
+class DiskLister(Protocol):
+    """Optional capability: list the disks that exist.
+
+    ``create_disk`` takes no identity (unlike ``create_vm``'s agent id), so a director that
+    dies between creating a disk and recording its cid can only find it again by listing:
+    the assembler's recovery adopts an unrecorded disk of the size and cloud properties it
+    was creating. A CPI without it can leak a disk in that window, as BOSH can. Not part of
+    BOSH's CPI API.
+    """
+
+    async def list_disks(self) -> list[DiskListing]:
+        """Every disk this CPI can see, with its size, attachment and metadata."""
         ...
 
 

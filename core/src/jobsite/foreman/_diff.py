@@ -36,6 +36,7 @@ from jobsite.architect import (
     GroupMaterial,
     InstanceMaterial,
     JobMaterial,
+    NetworkPlacement,
     VmMaterial,
 )
 from jobsite.config import parse_ip_ranges
@@ -161,18 +162,35 @@ class _Floor:
     missing: frozenset[str]
     static: dict[str, dict[str, str]]
     """Instance uuid → network → the static address it holds."""
+    standby: dict[str, list[VmRecord]] = attrs.field(factory=dict)
+    """Instance uuid → its inactive VMs that exist (made by an interrupted deploy): reused
+    when the instance needs a VM like one of them, deleted otherwise."""
+    spare_disks: dict[str, list[DiskRecord]] = attrs.field(factory=dict)
+    """Instance uuid → its inactive, unorphaned disks that exist."""
+    missing_disks: frozenset[str] = frozenset()
+    reused: set[str] = attrs.field(factory=set)
+    """VMs and disks the diff has given back to their instance (not leftovers)."""
+    leftover_disks: list[DiskRecord] = attrs.field(factory=list)
 
     @classmethod
     def of(cls, floorplan: Floorplan) -> _Floor:
         vm: dict[str, VmRecord] = {}
         leftover: list[VmRecord] = []
+        standby: dict[str, list[VmRecord]] = {}
         for record in floorplan.vms:
-            if record.state == "creating":
-                continue  # an intent without a result: reconciled by the assembler's recovery
+            if record.state == "creating" and record.id not in floorplan.missing_vms:
+                continue  # the cloud could not say whether it exists: left as it is
             owner = record.instance_uuid
             if owner and record.active and record.state == "created" and owner not in vm:
                 vm[owner] = record
                 continue
+            if (
+                owner
+                and record.state == "created"
+                and record.cid
+                and record.id not in floorplan.missing_vms
+            ):
+                standby.setdefault(owner, []).append(record)
             leftover.append(record)
         static: dict[str, dict[str, str]] = {}
         for reservation in floorplan.addresses:
@@ -181,9 +199,23 @@ class _Floor:
                     reservation.address
                 )
         disks: dict[str, dict[str, DiskRecord]] = {}
+        spare_disks: dict[str, list[DiskRecord]] = {}
+        leftover_disks: list[DiskRecord] = []
         for disk in floorplan.disks:
-            if disk.instance_uuid and disk.active and disk.state == "created":
-                disks.setdefault(disk.instance_uuid, {})[disk.name] = disk
+            owner = disk.instance_uuid
+            if (
+                owner
+                and disk.active
+                and disk.state == "created"
+                and disk.name not in disks.get(owner, {})
+            ):
+                disks.setdefault(owner, {})[disk.name] = disk
+                continue
+            if disk.state == "creating" and disk.id not in floorplan.missing_disks:
+                continue  # the cloud could not say whether it exists: left as it is
+            if disk.instance_uuid and disk.state == "created" and disk.cid:
+                spare_disks.setdefault(disk.instance_uuid, []).append(disk)
+            leftover_disks.append(disk)
         return cls(
             instances={i.uuid: i for i in floorplan.instances},
             vm=vm,
@@ -191,6 +223,10 @@ class _Floor:
             disks=disks,
             missing=floorplan.missing_vms,
             static=static,
+            standby=standby,
+            spare_disks=spare_disks,
+            missing_disks=floorplan.missing_disks,
+            leftover_disks=leftover_disks,
         )
 
 
@@ -303,7 +339,7 @@ def _remove(
     if vm is not None:
         if vm.id not in floor.missing:
             out.append(_stop(base, vm, limitations))
-        out.append(_step(base, "delete_vm", vm=vm.id, cid=vm.cid))
+        out.append(_step(base, "delete_vm", vm=vm.id, cid=vm.cid, material=vm))
     for disk in floor.disks.get(record.uuid, {}).values():
         out.append(_step(base, "orphan_disk", disk=disk.id, cid=disk.cid))
     out.append(_step(base, "delete_instance"))
@@ -321,7 +357,14 @@ def _leftovers(
     cloud has for this deployment that the store never recorded."""
     out = []
     for vm in floor.leftover_vms:
-        if vm.id in floor.missing:
+        if vm.id in floor.reused:
+            continue
+        if vm.cid is None:
+            reason = Reason(
+                code="vm_leftover",
+                message=f"VM {vm.id} was being created when a deploy stopped; it never was",
+            )
+        elif vm.id in floor.missing:
             reason = Reason(
                 code="vm_leftover",
                 message=f"VM {vm.cid} was left over and is already gone from the cloud",
@@ -339,7 +382,30 @@ def _leftovers(
             owner.index if owner else None,
             (reason,),
         )
-        out.append(_step(base, "delete_vm", vm=vm.id, cid=vm.cid))
+        out.append(_step(base, "delete_vm", vm=vm.id, cid=vm.cid, material=vm))
+    for disk in floor.leftover_disks:
+        if disk.id in floor.reused:
+            continue
+        owner = floor.instances.get(disk.instance_uuid or "")
+        base = _Base(
+            blueprint.deployment,
+            owner.group if owner else None,
+            owner.uuid if owner else None,
+            owner.index if owner else None,
+            (),
+        )
+        if disk.cid is None:
+            reason = Reason(
+                code="disk_leftover",
+                message=f"disk {disk.id} was being created when a deploy stopped; it never was",
+            )
+            out.append(_step(base, "delete_disk", disk=disk.id, reasons=(reason,)))
+        else:
+            reason = Reason(
+                code="disk_leftover",
+                message=f"disk {disk.cid} is left over from an interrupted deploy (orphaned)",
+            )
+            out.append(_step(base, "orphan_disk", disk=disk.id, cid=disk.cid, reasons=(reason,)))
     if limitations.fix:
         for listing in floorplan.unknown_vms:
             reason = Reason(
@@ -445,7 +511,7 @@ class _Instance:
         floor: _Floor,
     ) -> list[Remodel]:
         if record is None:
-            return self._create(vm_material, disks, jobs)
+            return self._create(vm_material, disks, jobs, floor)
         vm = floor.vm.get(record.uuid)
         missing = vm is not None and vm.id in floor.missing
         if missing and not self.limitations.fix:
@@ -453,8 +519,31 @@ class _Instance:
         if vm_material is None:
             return self._detach(vm, missing, floor) if vm is not None else []
         vm_reasons = self._vm_reasons(record, vm, missing, vm_material)
-        disk_changes = self._disk_changes(floor.disks.get(record.uuid, {}), disks)
+        current = floor.disks.get(record.uuid, {})
+        disk_changes = self._disk_changes(current, disks)
         job_reasons = self._job_reasons(record, jobs)
+        if vm is not None and not missing and not vm_reasons:
+            spec_vm = record.spec.get("vm")
+            if (
+                spec_vm is not None
+                and spec_vm != vm.id
+                and not any(r.code == "not_applied" for r in job_reasons)
+            ):
+                job_reasons.append(
+                    Reason(
+                        code="not_applied",
+                        message=f"the instance's jobs were not yet applied to VM {vm.cid}",
+                    )
+                )
+            detached = sorted(n or "(default)" for n, d in current.items() if d.vm != vm.id)
+            if detached:
+                job_reasons.append(
+                    Reason(
+                        code="disk_detached",
+                        message=f"disk not attached to the instance's VM: {_listing(detached)}",
+                        details={"disks": detached},
+                    )
+                )
         if not (vm_reasons or disk_changes or job_reasons):
             return []
         reasons = (*vm_reasons, *(r for c in disk_changes for r in c.reasons), *job_reasons)
@@ -464,15 +553,20 @@ class _Instance:
             vm_material,
             tuple(vm_reasons),
             disk_changes,
-            floor.disks.get(record.uuid, {}),
+            current,
             jobs,
             reasons,
+            floor,
         )
 
     # -- new instance ------------------------------------------------------------------------
 
     def _create(
-        self, vm_material: VmMaterial | None, disks: list[DiskMaterial], jobs: list[JobMaterial]
+        self,
+        vm_material: VmMaterial | None,
+        disks: list[DiskMaterial],
+        jobs: list[JobMaterial],
+        floor: _Floor,
     ) -> list[Remodel]:
         if vm_material is None:
             return []  # errands and instances born detached get no VM
@@ -485,17 +579,39 @@ class _Instance:
         )
         base = self._base((reason,))
         vm_id = self.ids(i.uuid, "vm")
-        out = [self._create_vm(base, vm_id, vm_material)]
+        create = self._create_vm(base, vm_id, vm_material, floor)
+        out = [create]
+        vm_id = create.vm or vm_id
         for disk in disks:
             disk_id = self.ids(i.uuid, "disk", disk.name)
-            out.append(_step(base, "create_disk", disk=disk_id, material=disk))
-            out.append(_step(base, "attach_disk", disk=disk_id, vm=vm_id))
+            out.append(self._create_disk(base, disk_id, disk, floor))
+            out.append(_step(base, "attach_disk", disk=out[-1].disk, vm=vm_id))
         out.append(_step(base, "apply", vm=vm_id, material=tuple(jobs)))
         if i.state != "stopped":
             out.append(_step(base, "start", vm=vm_id))
         return out
 
-    def _create_vm(self, base: _Base, vm_id: str, material: VmMaterial) -> Remodel:
+    def _create_vm(self, base: _Base, vm_id: str, material: VmMaterial, floor: _Floor) -> Remodel:
+        """A ``create_vm``; or, when an interrupted deploy already made this instance a VM
+        like the one wanted, that VM's adoption (``cid`` set: the assembler checks it and
+        records it instead of creating another, so a rerun never creates twice)."""
+        for vm in floor.standby.get(self.instance.uuid, ()):
+            if vm.id in floor.reused or not _fits(vm, material):
+                continue
+            floor.reused.add(vm.id)
+            reason = Reason(
+                code="vm_reused",
+                message=f"reuses VM {vm.cid}, created for it by an interrupted deploy",
+                details={"cid": vm.cid},
+            )
+            return _step(
+                attrs.evolve(base, reasons=(*base.reasons, reason)),
+                "create_vm",
+                vm=vm.id,
+                cid=vm.cid,
+                material=attrs.evolve(material, networks=_with_ips(material.networks, vm)),
+                options={"agent_id": vm.agent_id},
+            )
         return _step(
             base,
             "create_vm",
@@ -503,6 +619,33 @@ class _Instance:
             material=material,
             options={"agent_id": self.ids(vm_id, "agent")},
         )
+
+    def _create_disk(
+        self, base: _Base, disk_id: str, material: DiskMaterial, floor: _Floor
+    ) -> Remodel:
+        """A ``create_disk``, or the adoption of the disk an interrupted deploy created for
+        it (``cid`` set)."""
+        for disk in floor.spare_disks.get(self.instance.uuid, ()):
+            if disk.id in floor.reused or disk.name != material.name or disk.vm is not None:
+                continue
+            if disk.size != material.size or disk.disk_type != material.disk_type:
+                continue
+            if not same(disk.cloud_properties, material.cloud_properties):
+                continue
+            floor.reused.add(disk.id)
+            reason = Reason(
+                code="disk_reused",
+                message=f"reuses disk {disk.cid}, created for it by an interrupted deploy",
+                details={"cid": disk.cid},
+            )
+            return _step(
+                attrs.evolve(base, reasons=(*base.reasons, reason)),
+                "create_disk",
+                disk=disk.id,
+                cid=disk.cid,
+                material=material,
+            )
+        return _step(base, "create_disk", disk=disk_id, material=material)
 
     # -- stop --hard -------------------------------------------------------------------------
 
@@ -516,8 +659,9 @@ class _Instance:
         if not missing:
             out.append(_stop(base, vm, self.limitations))
             for disk in floor.disks.get(self.instance.uuid, {}).values():
-                out.append(_step(base, "detach_disk", disk=disk.id, vm=vm.id, cid=disk.cid))
-        out.append(_step(base, "delete_vm", vm=vm.id, cid=vm.cid))
+                if disk.vm == vm.id:
+                    out.append(_step(base, "detach_disk", disk=disk.id, vm=vm.id, cid=disk.cid))
+        out.append(_step(base, "delete_vm", vm=vm.id, cid=vm.cid, material=vm))
         return out
 
     # -- what changed --------------------------------------------------------------------------
@@ -765,6 +909,7 @@ class _Instance:
         disks: Mapping[str, DiskRecord],
         jobs: Sequence[JobMaterial],
         reasons: tuple[Reason, ...],
+        floor: _Floor,
     ) -> list[Remodel]:
         i = self.instance
         base = self._base(reasons)
@@ -774,39 +919,47 @@ class _Instance:
             assert vm is not None
             out.append(_stop(base, vm, self.limitations))
         target = vm.id if vm is not None else ""
-        attached: set[str] = set(d.id for d in disks.values()) if running else set()
+        attached: set[str] = (
+            {d.id for d in disks.values() if vm is not None and d.vm == vm.id} if running else set()
+        )
+        removed = {c.old.id for c in disk_changes if c.new is None and c.old is not None}
         if vm_reasons:
             vm_base = self._base(vm_reasons)
             if vm is not None:
                 for disk in disks.values():
-                    if running:
+                    if disk.id in attached:
                         out.append(
                             _step(vm_base, "detach_disk", disk=disk.id, vm=vm.id, cid=disk.cid)
                         )
-                out.append(_step(vm_base, "delete_vm", vm=vm.id, cid=vm.cid))
-            target = self.ids(i.uuid, "vm", vm.id if vm is not None else "")
-            out.append(self._create_vm(vm_base, target, material))
+                out.append(_step(vm_base, "delete_vm", vm=vm.id, cid=vm.cid, material=vm))
+            new_id = self.ids(i.uuid, "vm", vm.id if vm is not None else "")
+            create = self._create_vm(vm_base, new_id, material, floor)
+            out.append(create)
+            target = create.vm or new_id
             attached = set()
-            removed = {c.old.id for c in disk_changes if c.new is None and c.old is not None}
-            for disk in disks.values():
-                if disk.id not in removed:
-                    out.append(_step(vm_base, "attach_disk", disk=disk.id, vm=target))
-                    attached.add(disk.id)
+        for disk in disks.values():
+            if disk.id not in attached and disk.id not in removed:
+                out.append(_step(base, "attach_disk", disk=disk.id, vm=target))
+                attached.add(disk.id)
         for change in disk_changes:
             disk_base = self._base(change.reasons)
-            new_id = None
+            new_disk = None
             if change.new is not None:
-                new_id = self.ids(i.uuid, "disk", change.name, change.old.id if change.old else "")
-                out.append(_step(disk_base, "create_disk", disk=new_id, material=change.new))
-                out.append(_step(disk_base, "attach_disk", disk=new_id, vm=target))
+                new_disk = self.ids(
+                    i.uuid, "disk", change.name, change.old.id if change.old else ""
+                )
+                create_disk = self._create_disk(disk_base, new_disk, change.new, floor)
+                new_disk = create_disk.disk
+                out.append(create_disk)
+                out.append(_step(disk_base, "attach_disk", disk=new_disk, vm=target))
             if change.old is not None:
                 old = change.old
-                if new_id is not None:
+                if new_disk is not None:
                     out.append(
                         _step(
                             disk_base,
                             "migrate_disk",
-                            disk=new_id,
+                            disk=new_disk,
                             source_disk=old.id,
                             vm=target,
                             cid=old.cid,
@@ -819,6 +972,49 @@ class _Instance:
         if i.state != "stopped":  # a soft-stopped instance stays stopped, as in BOSH
             out.append(_step(base, "start", vm=target))
         return out
+
+
+def _fits(vm: VmRecord, material: VmMaterial) -> bool:
+    """Whether an existing VM is what ``material`` asks for, addresses on manual networks
+    aside (a VM made to be swapped in has an address of its own)."""
+    if (vm.stemcell_os, vm.stemcell_version) != (material.stemcell_os, material.stemcell_version):
+        return False
+    if not same(vm.cloud_properties, material.cloud_properties) or not same(vm.env, material.env):
+        return False
+    wanted = {n.network: n for n in material.networks}
+    if wanted.keys() != vm.networks.keys():
+        return False
+    for name, placement in wanted.items():
+        settings = dict(vm.networks[name])
+        expected = placement.settings()
+        if placement.type == "manual" and not placement.static:
+            for key in ("ip", "netmask", "gateway", "dns", "cloud_properties"):
+                settings.pop(key, None)
+                expected.pop(key, None)
+        elif placement.type == "dynamic":
+            for key in ("ip", "netmask", "gateway"):
+                settings.pop(key, None)
+                expected.pop(key, None)
+        if not same(settings, expected):
+            return False
+    return True
+
+
+def _with_ips(networks: tuple[NetworkPlacement, ...], vm: VmRecord) -> tuple[NetworkPlacement, ...]:
+    """The placements with the addresses ``vm`` really has on its manual networks."""
+    out = []
+    for placement in networks:
+        settings = vm.networks.get(placement.network, {})
+        ip = settings.get("ip")
+        if placement.type == "manual" and isinstance(ip, str) and ip != placement.ip:
+            placement = attrs.evolve(
+                placement,
+                ip=ip,
+                netmask=settings.get("netmask", placement.netmask),
+                gateway=settings.get("gateway", placement.gateway),
+            )
+        out.append(placement)
+    return tuple(out)
 
 
 def _network_changes(old: Mapping[str, Any], material: VmMaterial) -> dict[str, list[str]]:

@@ -33,6 +33,7 @@ ACTIONS: Final = (
     "attach_disk",
     "migrate_disk",
     "orphan_disk",
+    "delete_disk",
     "apply",
     "start",
     "delete_instance",

@@ -62,6 +62,7 @@ def settled_records(
         jobs.setdefault(job.instance, []).append(job)
     instances = []
     vm_records = []
+    vm_of: dict[str, str] = {}
     addresses: list[IpReservation] = []
     for instance in blueprint.instances:
         vm = vms.get(instance.uuid)
@@ -75,11 +76,15 @@ def settled_records(
                 state=instance.state,
                 bootstrap=instance.bootstrap,
                 ignore=instance.ignored,
-                spec=instance_spec(instance, vm, jobs.get(instance.uuid, ())),
+                spec={
+                    **instance_spec(instance, vm, jobs.get(instance.uuid, ())),
+                    "vm": ids(instance.uuid, "vm") if vm is not None else None,
+                },
             )
         )
         if vm is not None:
             vm_id = ids(instance.uuid, "vm")
+            vm_of[instance.uuid] = vm_id
             vm_records.append(
                 VmRecord(
                     id=vm_id,
@@ -122,6 +127,7 @@ def settled_records(
                 cloud_properties=disk.cloud_properties,
                 state="created",
                 active=True,
+                vm=vm_of.get(disk.instance),
             )
         )
     return Settled(

@@ -19,7 +19,9 @@ from jobsite.store import DeploymentRecord, DiskRecord, InstanceRecord, IpReserv
 
 __all__ = ["Drift", "DriftKind", "Floorplan", "known_instances"]
 
-DriftKind = Literal["vm_missing", "vm_unknown", "vm_unchecked"]
+DriftKind = Literal[
+    "vm_missing", "vm_unknown", "vm_unchecked", "vm_recovered", "disk_recovered", "disk_unchecked"
+]
 
 
 @attrs.frozen(kw_only=True)
@@ -32,6 +34,12 @@ class Drift:
       else's doing);
     - ``vm_unchecked``: the cloud could not say (its ``has_vm`` failed, or its ``list_vms``:
       then ``vm_cid`` is None); nothing is assumed.
+    - ``vm_recovered`` / ``disk_recovered``: a deploy stopped between recording that it was
+      creating a VM or disk and recording its cid; the cloud was asked what really happened
+      (by agent id for a VM, by size and cloud properties for a disk) and the floorplan holds
+      the answer: the cid it found, or (``vm_cid``/``disk`` None) that nothing was created;
+    - ``disk_unchecked``: such an interrupted disk creation, on a cloud that cannot list its
+      disks (:class:`~jobsite.cpi.DiskLister`): a disk may have been left behind.
     """
 
     kind: DriftKind
@@ -42,6 +50,8 @@ class Drift:
     instance: str | None = None
     """The instance's uuid, when known (from the store or the VM's metadata)."""
     metadata: Mapping[str, str] = attrs.field(factory=dict, hash=False)
+    disk: str | None = None
+    """The disk's store id, for disk drift."""
 
 
 @attrs.frozen(kw_only=True)
@@ -60,7 +70,10 @@ class Floorplan:
     taken_addresses: Mapping[str, frozenset[str]] = attrs.field(factory=dict, hash=False)
     """Per network, addresses held by *other* deployments."""
     missing_vms: frozenset[str] = frozenset()
-    """Store ids of VMs the cloud says no longer exist."""
+    """Store ids of VMs the cloud says no longer exist (or, for a VM whose creation was
+    interrupted, never did)."""
+    missing_disks: frozenset[str] = frozenset()
+    """Store ids of disks whose interrupted creation the cloud says never happened."""
     cloud_checked: bool = False
     """Whether recorded VMs were checked against the cloud (``has_vm``)."""
     drift: tuple[Drift, ...] = ()
@@ -77,6 +90,15 @@ def known_instances(floorplan: Floorplan) -> tuple[KnownInstance, ...]:
     for r in floorplan.addresses:
         if r.instance_uuid is not None:
             ips.setdefault(r.instance_uuid, {})[r.network] = r.address
+    # An instance holds two addresses on a network while a create-first strategy swaps it
+    # onto a new VM: the one its active VM uses is its address.
+    for vm in floorplan.vms:
+        if vm.active and vm.instance_uuid is not None and vm.instance_uuid in ips:
+            held = ips[vm.instance_uuid]
+            for network, settings in vm.networks.items():
+                ip = settings.get("ip") if isinstance(settings, Mapping) else None
+                if network in held and isinstance(ip, str):
+                    held[network] = ip
     return tuple(
         KnownInstance(
             group=i.group,

@@ -12,8 +12,9 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 import anyio
+import attrs
 
-from jobsite.cpi import VmLister, VmListing
+from jobsite.cpi import DiskLister, VmLister, VmListing
 from jobsite.errors import DriverError, PluginError
 from jobsite.inspector._floorplan import Drift, Floorplan
 
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
 
     from jobsite._hookcall import HookRunner
     from jobsite.cpi import Cpi
-    from jobsite.store import Store, VmRecord
+    from jobsite.store import DiskRecord, Store, VmRecord
 
 __all__ = ["DEFAULT_CHECK_CONCURRENCY", "survey"]
 
@@ -56,33 +57,53 @@ async def survey(
         else:
             taken.setdefault(reservation.network, set()).add(reservation.address)
     missing: set[str] = set()
+    missing_disks: set[str] = set()
     drift: list[Drift] = []
     unknown: list[VmListing] = []
     if cpi is not None:
         checked = [vm for vm in vms if vm.cid is not None and vm.state != "creating"]
         missing, drift = await _check_vms(cpi, checked, concurrency)
+        if any(d.state == "creating" and d.cid is None for d in disks):
+            disks, missing_disks = await _recover_disks(cpi, store, disks, director, drift)
         if isinstance(cpi, VmLister):
             try:
-                unknown = await _unrecorded(cpi, vms, director, deployment)
+                listed = await cpi.list_vms()
+                vms = _recover_vms(vms, listed, missing, drift)
+                unknown = _unrecorded(listed, vms, director, deployment)
             except DriverError as exc:
                 # As for has_vm: the cloud could not say, so nothing is assumed (and nothing
                 # is offered to --fix for deletion); the plan warns instead of failing.
                 drift.append(
                     Drift(kind="vm_unchecked", message=f"could not list the cloud's VMs: {exc}")
                 )
+        else:
             drift.extend(
                 Drift(
-                    kind="vm_unknown",
+                    kind="vm_unchecked",
                     message=(
-                        f"VM {vm.vm_cid} is tagged for deployment {deployment!r} but the "
-                        "store does not record it"
+                        f"a deploy stopped while creating VM {vm.id} (agent {vm.agent_id}); "
+                        "this cloud cannot list its VMs, so jobsite cannot tell whether it "
+                        "exists: find it by that agent id and delete it by hand"
                     ),
-                    vm_cid=vm.vm_cid,
-                    instance=vm.metadata.get("id"),
-                    metadata=vm.metadata,
+                    vm=vm.id,
+                    instance=vm.instance_uuid,
                 )
-                for vm in unknown
+                for vm in vms
+                if vm.state == "creating" and vm.cid is None
             )
+        drift.extend(
+            Drift(
+                kind="vm_unknown",
+                message=(
+                    f"VM {vm.vm_cid} is tagged for deployment {deployment!r} but the "
+                    "store does not record it"
+                ),
+                vm_cid=vm.vm_cid,
+                instance=vm.metadata.get("id"),
+                metadata=vm.metadata,
+            )
+            for vm in unknown
+        )
     observations: tuple[object, ...] = ()
     if hooks is not None:
         observations = await _observations(hooks, deployment, store, cpi)
@@ -95,6 +116,7 @@ async def survey(
         addresses=tuple(own),
         taken_addresses={k: frozenset(v) for k, v in taken.items()},
         missing_vms=frozenset(missing),
+        missing_disks=frozenset(missing_disks),
         cloud_checked=cpi is not None,
         drift=tuple(drift),
         unknown_vms=tuple(unknown),
@@ -145,8 +167,118 @@ async def _check_vms(
     return missing, drift
 
 
-async def _unrecorded(
-    cpi: VmLister, vms: Sequence[VmRecord], director: str, deployment: str
+def _recover_vms(
+    vms: Sequence[VmRecord], listed: Sequence[VmListing], missing: set[str], drift: list[Drift]
+) -> tuple[VmRecord, ...]:
+    """Interrupted creations (``creating`` rows without a cid), as the cloud answers them:
+    found by the agent id the VM was created for (its cid filled in, ``created`` and still
+    inactive), or never created (added to ``missing``, so the foreman drops the row)."""
+    if not any(vm.state == "creating" and vm.cid is None for vm in vms):
+        return tuple(vms)
+    by_agent = {v.agent_id: v for v in listed if v.agent_id is not None}
+    out = []
+    for vm in vms:
+        if vm.state == "creating" and vm.cid is None:
+            found = by_agent.get(vm.agent_id)
+            if found is not None:
+                vm = attrs.evolve(vm, cid=found.vm_cid, state="created", active=False)
+                message = f"VM {found.vm_cid} was created by a deploy that stopped before "
+                message += "recording it; it is recorded now"
+            else:
+                missing.add(vm.id)
+                message = f"a deploy stopped while creating VM {vm.id}; the cloud has none"
+            drift.append(
+                Drift(
+                    kind="vm_recovered",
+                    message=message,
+                    vm_cid=vm.cid,
+                    vm=vm.id,
+                    instance=vm.instance_uuid,
+                )
+            )
+        out.append(vm)
+    return tuple(out)
+
+
+async def _recover_disks(
+    cpi: Cpi, store: Store, disks: Sequence[DiskRecord], director: str, drift: list[Drift]
+) -> tuple[tuple[DiskRecord, ...], set[str]]:
+    """Interrupted disk creations: ``create_disk`` takes no identity, so an unrecorded disk
+    is recognised by what it was asked to be (size and cloud properties), unattached or
+    attached to this deployment's VM, untagged or tagged for this director, and unknown to
+    the store. Empty new disks of one size and type are interchangeable, so which row gets
+    which disk does not matter."""
+    pending = [d for d in disks if d.state == "creating" and d.cid is None]
+    if not isinstance(cpi, DiskLister):
+        drift.extend(
+            Drift(
+                kind="disk_unchecked",
+                message=(
+                    f"a deploy stopped while creating disk {d.id} ({d.size} MiB); this cloud "
+                    "cannot list its disks, so a disk may have been left behind"
+                ),
+                disk=d.id,
+                instance=d.instance_uuid,
+            )
+            for d in pending
+        )
+        return tuple(disks), set()
+    try:
+        listed = await cpi.list_disks()
+    except DriverError as exc:
+        drift.append(
+            Drift(kind="disk_unchecked", message=f"could not list the cloud's disks: {exc}")
+        )
+        return tuple(disks), set()
+    known = {d.cid for d in await store.list_disks() if d.cid}
+    free = [
+        listing
+        for listing in listed
+        if listing.disk_cid not in known and listing.metadata.get("director", director) == director
+    ]
+    found: dict[str, str] = {}
+    missing: set[str] = set()
+    for disk in pending:
+        match = next(
+            (
+                f
+                for f in free
+                if f.size_mb == disk.size
+                and _plain(f.cloud_properties) == _plain(disk.cloud_properties)
+            ),
+            None,
+        )
+        if match is None:
+            missing.add(disk.id)
+            message = f"a deploy stopped while creating disk {disk.id}; the cloud has none"
+        else:
+            free.remove(match)
+            found[disk.id] = match.disk_cid
+            message = (
+                f"disk {match.disk_cid} was created by a deploy that stopped before recording "
+                "it; it is recorded now"
+            )
+        drift.append(
+            Drift(kind="disk_recovered", message=message, disk=disk.id, instance=disk.instance_uuid)
+        )
+    return (
+        tuple(
+            attrs.evolve(d, cid=found[d.id], state="created") if d.id in found else d for d in disks
+        ),
+        missing,
+    )
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _unrecorded(
+    listed: Sequence[VmListing], vms: Sequence[VmRecord], director: str, deployment: str
 ) -> list[VmListing]:
     """Listed VMs tagged for this director and deployment whose cid and agent id the store
     does not know. A VM the store holds as ``creating`` (cid not yet recorded) is matched by
@@ -155,7 +287,7 @@ async def _unrecorded(
     agents = {vm.agent_id for vm in vms}
     return [
         listing
-        for listing in await cpi.list_vms()
+        for listing in listed
         if listing.metadata.get("director") == director
         and listing.metadata.get("deployment") == deployment
         and listing.vm_cid not in cids
