@@ -58,6 +58,10 @@ class PlanRequest:
     strategy_options: Mapping[str, object] = attrs.field(factory=dict)
     id_seed: str | None = None
     """The seed for new identities; a random one when None."""
+    manifest_text: str = ""
+    """The manifest's text as applied, recorded by a deploy (``jobsite manifest``)."""
+    config_ids: tuple[int, ...] = ()
+    """The stored config versions ``configs`` came from, recorded by a deploy."""
 
 
 def plan_problems(floorplan: Floorplan, limitations: Limitations) -> list[str]:
@@ -210,4 +214,6 @@ async def make_plan(
         problems=tuple(plan_problems(floorplan, limitations)),
         warnings=tuple(_warnings(floorplan, limitations)),
         versions=_versions(plugins),
+        manifest_text=request.manifest_text,
+        config_ids=request.config_ids,
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from datetime import datetime
 
     from jobsite.store._records import (
@@ -57,6 +58,11 @@ class Batch:
 
     def __len__(self) -> int:
         return len(self._operations)
+
+    def extend(self, operations: Iterable[Operation]) -> Batch:
+        """Append operations taken from other batches (``Batch.operations``), in order."""
+        self._operations.extend(operations)
+        return self
 
     def _add(self, name: str, *args: Any) -> None:
         self._operations.append((name, args))

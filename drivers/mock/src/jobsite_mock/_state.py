@@ -60,7 +60,9 @@ class VmRecord:
 
 @attrs.frozen(kw_only=True)
 class DiskRecord:
-    """A persistent disk; ``vm_cid`` is where it is attached, ``hint`` how the agent finds it."""
+    """A persistent disk; ``vm_cid`` is where it is attached, ``hint`` how the agent finds it,
+    ``files`` what is stored on it (path → content, written through the mock agent), so tests
+    can see data outlive the VMs the disk was attached to."""
 
     cid: str
     size_mb: int
@@ -68,6 +70,7 @@ class DiskRecord:
     metadata: Mapping[str, str] = attrs.field(factory=dict)
     vm_cid: str | None = None
     hint: Mapping[str, Any] | None = None
+    files: Mapping[str, str] = attrs.field(factory=dict)
 
 
 @attrs.frozen(kw_only=True)
@@ -174,9 +177,15 @@ class World:
             for item in data["vms"]:
                 world.put_vm(VmRecord(**{**item, "disk_cids": tuple(item["disk_cids"])}))
             for item in data["disks"]:
-                world.disks[item["cid"]] = DiskRecord(**item)
+                # ``files`` came later: a file written before holds disks without contents.
+                files = item.get("files", {})
+                if not isinstance(files, dict) or not all(
+                    isinstance(k, str) and isinstance(v, str) for k, v in files.items()
+                ):
+                    raise ValueError(f"disk {item.get('cid')!r}: files must map str to str")
+                world.disks[item["cid"]] = DiskRecord(**{**item, "files": files})
             for item in data["snapshots"]:
                 world.snapshots[item["cid"]] = SnapshotRecord(**item)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise DriverError(f"state file {source} is unreadable: {exc}") from exc
         return world

@@ -6,7 +6,10 @@ promises one call at a time per agent; the mock holds it to that and refuses a s
 changes an agent while one is in flight. Jobs go STOPPED → (start) STARTING → RUNNING after
 ``start_seconds``, or FAILING for instances chosen to fail. Compiling reads the source from the
 blobstore, takes ``compile_seconds`` and uploads a deterministic result (same source and
-dependencies, same blob), so compiled-package caching can be tested for real.
+dependencies, same blob), so compiled-package caching can be tested for real. Persistent
+data lives on the CPI's disks: ``write_file`` and ``read_file`` act on the disk mounted as the
+agent's persistent data directory, and ``migrate_disk`` copies it to another disk, so a test
+can prove data survives VM recreation and disk migration.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ AGENT_METHODS = (
     "compile_package",
     "mount_disk",
     "unmount_disk",
+    "migrate_disk",
 )
 #: Calls that change an agent: two of them at once for one agent break the assembler's promise.
 EXCLUSIVE = frozenset(AGENT_METHODS) - {"ping", "get_state"}
@@ -113,6 +117,8 @@ class _Agent:
     spec: dict[str, Any] | None = None
     started_at: float | None = None
     mounted: list[str] = attrs.field(factory=list)
+    """In mount order: the first is the persistent data directory, a later one a migration
+    target. May name disks detached since: read it through ``MockAgent._mounts``."""
 
 
 def _job_names(spec: Mapping[str, Any] | None) -> list[str]:
@@ -368,31 +374,90 @@ class MockAgent:
         return await self._call("drain", agent_id, {"drain_type": drain_type, "spec": spec}, body)
 
     async def mount_disk(self, agent_id: str, disk_cid: str) -> None:
+        """Mount an attached disk: the first one as the persistent data directory, a further
+        one beside it (BOSH's migration target). Mounting a mounted disk does nothing."""
+
         async def body(agent: _Agent) -> None:
             self._check_attached(agent_id, disk_cid)
+            agent.mounted = self._mounts(agent_id)
             if disk_cid not in agent.mounted:
                 agent.mounted.append(disk_cid)
 
         await self._call("mount_disk", agent_id, {"disk_cid": disk_cid}, body)
 
     async def unmount_disk(self, agent_id: str, disk_cid: str) -> None:
+        """Unmount a disk so it can be detached. Unmounting a disk that is not mounted (also
+        one detached since, or never attached) does nothing: a director rerunning after a
+        crash repeats it."""
+
         async def body(agent: _Agent) -> None:
-            self._check_attached(agent_id, disk_cid)
-            if disk_cid in agent.mounted:
-                agent.mounted.remove(disk_cid)
+            agent.mounted = [d for d in self._mounts(agent_id) if d != disk_cid]
 
         await self._call("unmount_disk", agent_id, {"disk_cid": disk_cid}, body)
 
+    async def migrate_disk(self, agent_id: str, old_disk_cid: str, new_disk_cid: str) -> None:
+        """Copy the old disk's files onto the new one (over what it holds, as ``tar`` would),
+        then leave the new one mounted as the persistent data directory and the old one
+        unmounted. Both must be attached to this agent's VM; the old one keeps its files."""
+
+        async def body(agent: _Agent) -> None:
+            self._check_attached(agent_id, old_disk_cid)
+            self._check_attached(agent_id, new_disk_cid)
+            if old_disk_cid == new_disk_cid:
+                raise AgentError(f"disk {old_disk_cid!r} cannot be migrated onto itself")
+            files = {**self._cpi.disk_files(new_disk_cid), **self._cpi.disk_files(old_disk_cid)}
+            self._cpi._put_disk_files(new_disk_cid, files)
+            others = [d for d in self._mounts(agent_id) if d not in (old_disk_cid, new_disk_cid)]
+            agent.mounted = [new_disk_cid, *others]
+            await self._cpi._persist()
+
+        args = {"old_disk_cid": old_disk_cid, "new_disk_cid": new_disk_cid}
+        await self._call("migrate_disk", agent_id, args, body)
+
     def mounted_disks(self, agent_id: str) -> list[str]:
-        """The disks an agent has mounted (for tests)."""
+        """The disks an agent has mounted now (for tests), the persistent data directory
+        first; none once its VM is gone, and none its VM no longer has attached."""
+        return self._mounts(agent_id)
+
+    def _mounts(self, agent_id: str) -> list[str]:
+        """The agent's mounts that its current VM still has attached (a detached disk's
+        mount is gone with its device; a new VM starts with none)."""
+        vm = self._cpi.find_vm_by_agent_id(agent_id)
         agent = self._agents.get(agent_id)
-        return list(agent.mounted) if agent else []
+        if vm is None or agent is None or agent.vm_cid != vm.cid:
+            return []
+        return [d for d in agent.mounted if d in vm.disk_cids]
 
     def _check_attached(self, agent_id: str, disk_cid: str) -> None:
         vm = self._cpi.find_vm_by_agent_id(agent_id)
         if vm is None or disk_cid not in vm.disk_cids:
             where = vm.cid if vm else "no VM"
             raise AgentError(f"disk {disk_cid!r} is not attached to this VM ({where})")
+
+    # --- for tests: persistent data on the mounted disk (not agent calls; not recorded) -----
+
+    def _data_disk(self, agent_id: str) -> str:
+        mounted = self.mounted_disks(agent_id)
+        if not mounted:
+            raise AgentError(f"agent {agent_id!r} has no persistent disk mounted", driver=self.name)
+        return mounted[0]
+
+    async def write_file(self, agent_id: str, path: str, content: str) -> None:
+        """Write a file to the persistent data directory (the disk mounted first) of this
+        agent, as its jobs would. With the CPI's ``state_file`` it is on disk on return."""
+        if not isinstance(path, str) or not path or not isinstance(content, str):
+            raise AgentError(
+                f"write_file needs a non-empty path and str content, got {path!r}, "
+                f"{type(content).__name__}",
+                driver=self.name,
+            )
+        disk_cid = self._data_disk(agent_id)
+        self._cpi._put_disk_files(disk_cid, {**self._cpi.disk_files(disk_cid), path: content})
+        await self._cpi._persist()
+
+    def read_file(self, agent_id: str, path: str) -> str | None:
+        """A file in this agent's persistent data directory; None if there is no such file."""
+        return self._cpi.disk_files(self._data_disk(agent_id)).get(path)
 
     async def compile_package(
         self,

@@ -6,6 +6,8 @@ and raise BOSH's error types for it; a fake that says yes to everything would hi
 bugs a deploy engine has. Every call passes through latency, fault injection and the call
 record (:mod:`jobsite_mock._calls`). Changes happen between awaits, so each call is atomic
 with respect to the others; with ``state_file`` each change is on disk before the call returns.
+Disks hold a few files (written and read through the mock agent), so tests can see persistent
+data outlive VMs and survive disk migration.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 import attrs
 
-from jobsite.cpi import CpiInfo, CreatedVm, VmListing, VmResources
+from jobsite.cpi import CpiInfo, CreatedVm, DiskListing, VmListing, VmResources
 from jobsite.errors import (
     CloudError,
     CpiError,
@@ -76,6 +78,7 @@ CPI_METHODS = (
     "snapshot_disk",
     "delete_snapshot",
     "list_vms",
+    "list_disks",
 )
 
 CPI_OPTIONS = ("latency", "faults", "state_file", "stemcell_formats", "dynamic_ip_range")
@@ -128,7 +131,8 @@ def _size(value: Any, what: str) -> int:
 
 
 class MockCpi:
-    """An honest in-memory cloud. Implements :class:`jobsite.cpi.Cpi` and ``VmLister``."""
+    """An honest in-memory cloud. Implements :class:`jobsite.cpi.Cpi`, ``VmLister`` and
+    ``DiskLister``."""
 
     def __init__(
         self,
@@ -205,6 +209,27 @@ class MockCpi:
     def snapshot(self) -> WorldSnapshot:
         """The whole cloud now: stemcells, VMs, disks, snapshots, counters."""
         return self._world.snapshot()
+
+    def disk_files(self, disk_cid: str) -> dict[str, str]:
+        """What a disk stores now (path → content; a copy), attached or not."""
+        disk = self._world.disks.get(disk_cid)
+        if disk is None:
+            raise DiskNotFound(f"disk {disk_cid!r} not found", driver=self.name)
+        return dict(disk.files)
+
+    # --- for the mock agent: writing to disks (not cloud calls; not recorded) ---------------
+
+    def _put_disk_files(self, disk_cid: str, files: Mapping[str, str]) -> None:
+        """Replace what a disk stores. A change like any other: :meth:`_persist` makes it
+        durable. The disk must exist (the agent checks it is attached to its VM)."""
+        disk = self._world.disks[disk_cid]
+        self._world.disks[disk_cid] = attrs.evolve(disk, files=dict(files))
+        self._changed()
+
+    async def _persist(self) -> None:
+        """With ``state_file``: return once every change so far is on disk."""
+        if self._state_file is not None:
+            await self._state_file.save(self._world)
 
     # --- the path of every call -------------------------------------------------------------
 
@@ -402,6 +427,26 @@ class MockCpi:
             ]
 
         return await self._call("list_vms", {}, op, durable=True)
+
+    async def list_disks(self) -> list[DiskListing]:
+        """Every disk, in creation order, with its size, cloud properties, the VM it is
+        attached to and its metadata (:class:`jobsite.cpi.DiskLister`). With ``state_file``
+        the file is brought up to date before the answer is returned, so a crash cannot take
+        back a listed disk."""
+
+        def op() -> list[DiskListing]:
+            return [
+                DiskListing(
+                    disk_cid=disk.cid,
+                    size_mb=disk.size_mb,
+                    cloud_properties=_json(disk.cloud_properties, "cloud_properties"),
+                    vm_cid=disk.vm_cid,
+                    metadata=dict(disk.metadata),
+                )
+                for disk in self._world.disks.values()
+            ]
+
+        return await self._call("list_disks", {}, op, durable=True)
 
     # --- disks ------------------------------------------------------------------------------
 
