@@ -120,9 +120,7 @@ def configs(man: dict[str, Any], cloud: dict[str, Any] | None = None) -> Deploym
 
 
 def request(man: dict[str, Any], cloud: dict[str, Any] | None = None, **flags: Any) -> PlanRequest:
-    return PlanRequest(
-        configs=configs(man, cloud), manifest_text=yaml.safe_dump(man), **flags
-    )
+    return PlanRequest(configs=configs(man, cloud), manifest_text=yaml.safe_dump(man), **flags)
 
 
 async def upload_stemcell(director: Director, version: str = "1.0") -> None:
@@ -186,6 +184,9 @@ class Site:
         assert plan.construction.remodels == (), render_text(plan)
         await assert_consistent(self.director, plan.deployment)
 
+    async def consistent(self, deployment: str = "shop") -> None:
+        await assert_consistent(self.director, deployment)
+
 
 async def assert_consistent(director: Director, deployment: str) -> None:
     """No leaked VM or disk: the cloud and the store agree."""
@@ -215,4 +216,5 @@ async def site(tmp_path: Path) -> AsyncIterator[Site]:
     async with Director(director_config(tmp_path)) as d:
         await upload_stemcell(d)
         await upload_stemcell(d, "2.0")
+        await d.store.add_config("cloud", "default", yaml.safe_dump(CLOUD))
         yield Site(d, tmp_path)

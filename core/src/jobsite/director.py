@@ -22,12 +22,16 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from jobsite.architect import Blueprint
 from jobsite.assembler import DeployResult, RetryPolicy, StopSignal, assemble
+from jobsite.config import Document, load_deployment, parse_yaml
 from jobsite.driver import DriverContext
 from jobsite.errors import ConfigError
+from jobsite.foreman import Limitations, UpdatePolicy, collect_remodels, order_remodels
+from jobsite.inspector import survey
 from jobsite.planning import Plan, PlanRequest, make_plan
 from jobsite.plugins import Plugins, load_plugins
-from jobsite.store import open_store
+from jobsite.store import Batch, open_store
 from jobsite.store._open import default_home
 
 if TYPE_CHECKING:
@@ -191,6 +195,81 @@ class Director:
             stop=stop,
             description=description,
         )
+
+    async def stored_request(self, deployment: str, **flags: Any) -> PlanRequest:
+        """A plan request for ``deployment`` as last deployed: its recorded manifest with the
+        store's current cloud and runtime configs (what ``jobsite recreate``, ``stop``,
+        ``start`` and ``restart`` replan with). ``flags`` are :class:`PlanRequest` fields."""
+        record = await self.store.get_deployment(deployment)
+        if record is None:
+            raise ConfigError(f"deployment {deployment!r} does not exist")
+        documents = {}
+        for kind in ("cloud", "runtime"):
+            documents[kind] = [
+                Document(
+                    f"{kind} config {c.name!r} (version {c.id})",
+                    parse_yaml(c.content, document=f"{kind} config {c.name!r}"),
+                )
+                for c in await self.store.list_configs(kind)
+            ]
+        manifest = Document(
+            f"deployment {deployment!r} (as deployed)",
+            parse_yaml(record.manifest, document=f"deployment {deployment!r}"),
+        )
+        configs = load_deployment(manifest, documents["cloud"], documents["runtime"])
+        return PlanRequest(
+            configs=configs,
+            manifest_text=record.manifest,
+            config_ids=record.config_ids,
+            **flags,
+        )
+
+    async def delete_plan(self, deployment: str, *, skip_drain: bool = False) -> Plan:
+        """The plan that deletes ``deployment``: every instance stopped and its VM deleted,
+        its disks orphaned (kept, as BOSH keeps them), leftover VMs deleted."""
+        if await self.store.get_deployment(deployment) is None:
+            raise ConfigError(f"deployment {deployment!r} does not exist")
+        floorplan = await survey(
+            deployment, self.store, self.cpi, director=self.config.name, hooks=self.plugins.hooks
+        )
+        blueprint = Blueprint(deployment=deployment)
+        limitations = Limitations(skip_drain=skip_drain, fix=True)
+        remodels, skipped = await collect_remodels(
+            blueprint, floorplan, limitations, self.plugins.hooks
+        )
+        strategy = self.plugins.registry("strategy").create(
+            DriverContext(name=self.config.strategy, options={}, home=self.home)
+        )
+        policy = UpdatePolicy(strategy=self.config.strategy)
+        construction = await order_remodels(strategy, self.config.strategy, remodels, policy)
+        return Plan(
+            deployment=deployment,
+            id_seed="",
+            blueprint=blueprint,
+            floorplan=floorplan,
+            limitations=limitations,
+            construction=construction,
+            skipped=tuple(skipped),
+        )
+
+    async def delete_deployment(
+        self,
+        deployment: str,
+        *,
+        skip_drain: bool = False,
+        on_event: Callable[[Event], Any] | None = None,
+        stop: StopSignal | None = None,
+    ) -> DeployResult:
+        """Delete every VM of ``deployment``, orphan its disks, and forget it (``jobsite
+        delete-deployment``). When something fails the deployment stays, so a rerun can
+        finish the job."""
+        plan = await self.delete_plan(deployment, skip_drain=skip_drain)
+        result = await self.deploy(
+            plan, on_event=on_event, stop=stop, description=f"delete deployment {deployment}"
+        )
+        if result.ok:
+            await self.store.apply(Batch().delete_deployment(deployment))
+        return result
 
     # --- reading -------------------------------------------------------------------------------
 

@@ -53,9 +53,11 @@ class ArchitectInputs:
     """Per network, addresses held by *other* deployments."""
     id_seed: str = ""
     detached: frozenset[str] = frozenset()
+    """Instance uuids stopped with ``--hard``: kept, but with no VM."""
     stopped: frozenset[str] = frozenset()
     """Instance uuids stopped (soft): kept stopped across deploys, as BOSH does."""
-    """Instance uuids stopped with ``--hard``: kept, but with no VM."""
+    restart: frozenset[str] = frozenset()
+    """Instance uuids the operator asked to restart (``jobsite restart``)."""
     ignored: frozenset[str] = frozenset()
     """Instance uuids the operator asked jobsite to leave alone."""
     recreate: frozenset[str] = frozenset()
@@ -126,6 +128,7 @@ def draw_blueprint(inputs: ArchitectInputs) -> Blueprint:
                     lifecycle=group.lifecycle,
                     state=state,
                     ignored=p.uuid in inputs.ignored,
+                    restart=p.uuid in inputs.restart,
                     recreate=(
                         inputs.recreate_all
                         or p.uuid in inputs.recreate

@@ -45,6 +45,8 @@ class InstanceMaterial:
     ignored: bool = False
     recreate: bool = False
     """Whether the operator asked for this instance's VM to be recreated (``--recreate``)."""
+    restart: bool = False
+    """Whether the operator asked for this instance's jobs to be restarted."""
     migrated_from: str | None = None
     """The old group name this instance was taken over from, when it was."""
 

@@ -32,8 +32,10 @@ from jobsite.foreman import instance_spec, plain
 from jobsite.store import Batch, DiskRecord, InstanceRecord, IpReservation, VmRecord
 from jobsite.store._json import utcnow
 
+from collections.abc import Mapping
+
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Mapping
+    from collections.abc import Awaitable, Callable
 
     from jobsite.architect import DiskMaterial, JobMaterial, VmMaterial
     from jobsite.assembler._context import AssemblyContext
@@ -104,7 +106,7 @@ def _reservations(vm: VmRecord, deployment: str) -> list[IpReservation]:
     """The addresses a VM holds on manual networks (dynamic ones are the cloud's)."""
     out = []
     for network, settings in vm.networks.items():
-        ip = settings.get("ip") if isinstance(settings, dict) else None
+        ip = settings.get("ip") if isinstance(settings, Mapping) else None
         if settings.get("type") == "manual" and isinstance(ip, str):
             out.append(
                 IpReservation(
@@ -293,6 +295,15 @@ async def _stop(ctx: AssemblyContext, r: Remodel) -> None:
         if wait > 0:
             await anyio.sleep(wait)
     await ctx.agent.stop(agent_id)
+    if r.instance is None or r.instance not in ctx.instances:
+        return
+    later = {o.action for o in ctx.plan_remodels_of(r.instance)}
+    material = ctx.find_instance_material(r.instance)
+    if material is not None and material.state == "stopped" and not later & {"apply", "start"}:
+        # ``jobsite stop``: stopping is the whole change, so it is what gets recorded
+        record = attrs.evolve(ctx.instances[r.instance], state="stopped")
+        ctx.instances[r.instance] = record
+        await ctx.ledger.write(Batch().put_instance(record))
 
 
 def _recorded_spec(ctx: AssemblyContext, r: Remodel) -> dict[str, Any]:

@@ -113,6 +113,10 @@ class AssemblyContext:
         except KeyError:
             raise DeployRefused(f"instance {uuid} is not in the blueprint") from None
 
+    def find_instance_material(self, uuid: str) -> InstanceMaterial | None:
+        """The instance as the blueprint draws it; None for one being deleted."""
+        return self._materials.get(uuid)
+
     def vm_material(self, uuid: str) -> VmMaterial | None:
         return self._vm_materials.get(uuid)
 

@@ -545,7 +545,7 @@ class _Instance:
                     )
                 )
         if not (vm_reasons or disk_changes or job_reasons):
-            return []
+            return self._run_state(record, vm) if vm is not None and not missing else []
         reasons = (*vm_reasons, *(r for c in disk_changes for r in c.reasons), *job_reasons)
         return self._update(
             vm,
@@ -558,6 +558,22 @@ class _Instance:
             reasons,
             floor,
         )
+
+    def _run_state(self, record: InstanceRecord, vm: VmRecord) -> list[Remodel]:
+        """Nothing to change but whether the jobs run: ``jobsite stop``, ``start``,
+        ``restart``."""
+        i = self.instance
+        if i.state == "stopped" and record.state != "stopped":
+            reason = Reason(code="stopped", message="stop requested (jobsite stop)")
+            return [_stop(self._base((reason,)), vm, self.limitations)]
+        if i.state == "started" and record.state == "stopped":
+            reason = Reason(code="started", message="start requested (jobsite start)")
+            return [_step(self._base((reason,)), "start", vm=vm.id)]
+        if i.restart and i.state == "started":
+            reason = Reason(code="restart", message="restart requested (jobsite restart)")
+            base = self._base((reason,))
+            return [_stop(base, vm, self.limitations), _step(base, "start", vm=vm.id)]
+        return []
 
     # -- new instance ------------------------------------------------------------------------
 

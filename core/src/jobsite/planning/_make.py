@@ -49,6 +49,11 @@ class PlanRequest:
     """``--recreate``: every VM of the deployment."""
     recreate_instances: frozenset[str] = frozenset()
     """Instance uuids or group names whose VMs to recreate."""
+    states: Mapping[str, str] = attrs.field(factory=dict)
+    """Instance uuid → the state the operator asks for (``started``, ``stopped``,
+    ``detached``), over the state the store records (``jobsite start|stop [--hard]``)."""
+    restart: frozenset[str] = frozenset()
+    """Instance uuids whose jobs to restart (``jobsite restart``)."""
     fix: bool = False
     skip_drain: bool = False
     ignored: frozenset[str] = frozenset()
@@ -168,8 +173,10 @@ async def make_plan(
     deployment = configs.manifest.name
     floorplan = await survey(deployment, store, cpi, director=director, hooks=plugins.hooks)
     stored_ignored = frozenset(i.uuid for i in floorplan.instances if i.ignore)
-    detached = frozenset(i.uuid for i in floorplan.instances if i.state == "detached")
-    stopped = frozenset(i.uuid for i in floorplan.instances if i.state == "stopped")
+    states = {i.uuid: i.state for i in floorplan.instances}
+    states.update(request.states)
+    detached = frozenset(u for u, state in states.items() if state == "detached")
+    stopped = frozenset(u for u, state in states.items() if state == "stopped")
     id_seed = request.id_seed if request.id_seed is not None else secrets.token_hex(16)
     strategies = _Strategies(plugins, request, home)
     drawer, swap_groups = strategies.choose(configs)
@@ -182,6 +189,7 @@ async def make_plan(
         stopped=stopped,
         ignored=stored_ignored | request.ignored,
         recreate=request.recreate_instances,
+        restart=request.restart,
         recreate_all=request.recreate,
         swap_groups=swap_groups,
     )
