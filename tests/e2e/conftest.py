@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -17,6 +16,7 @@ from jobsite.store import Batch, StemcellRecord
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+    from pathlib import Path
 
     from jobsite.config import DeploymentConfigs
 
@@ -187,6 +187,13 @@ class Site:
     async def consistent(self, deployment: str = "shop") -> None:
         await assert_consistent(self.director, deployment)
 
+    async def consistent_in(self, director: Director, deployment: str = "shop") -> None:
+        await assert_consistent(director, deployment)
+
+    def config_for(self, home: Path) -> DirectorConfig:
+        """A director config on the store and cloud files in ``home``."""
+        return director_config(home)
+
 
 async def assert_consistent(director: Director, deployment: str) -> None:
     """No leaked VM or disk: the cloud and the store agree."""
@@ -203,12 +210,15 @@ async def assert_consistent(director: Director, deployment: str) -> None:
         if disk.orphaned:
             assert attached[disk.cid] is None
             continue
-        assert disk.active and disk.vm is not None, disk
+        assert disk.active, disk
+        assert disk.vm is not None, disk
         vm = by_id[disk.vm]
-        assert vm.active and vm.instance_uuid == disk.instance_uuid
+        assert vm.active
+        assert vm.instance_uuid == disk.instance_uuid
         assert attached[disk.cid] == vm.cid
     for vm in vms:
-        assert vm.state == "created" and vm.active, vm
+        assert vm.state == "created", vm
+        assert vm.active, vm
 
 
 @pytest.fixture

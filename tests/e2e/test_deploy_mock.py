@@ -67,7 +67,8 @@ async def test_a_vm_type_change_replaces_only_that_groups_vms(site: Site) -> Non
     man = site.manifest(web={"vm_type": "large"})
     assert (await site.deploy(man)).ok
     now = {r.group: vm for r, vm, _ in await site.director.instances("shop")}
-    assert now["web"] is not None and now["web"].cloud_properties["cpu"] == 4
+    assert now["web"] is not None
+    assert now["web"].cloud_properties["cpu"] == 4
     assert workers <= vm_cids(site)
     await site.converged(man)
 

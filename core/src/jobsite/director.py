@@ -196,6 +196,29 @@ class Director:
             description=description,
         )
 
+    async def request_for(
+        self, manifest_text: str, *, source: str = "manifest.yml", **flags: Any
+    ) -> PlanRequest:
+        """A plan request for a manifest given as text (already interpolated), with the
+        store's current cloud and runtime configs. ``flags`` are :class:`PlanRequest`
+        fields (``recreate``, ``fix``, ``states``, ...)."""
+        documents: dict[str, list[Document]] = {}
+        ids: list[int] = []
+        for kind in ("cloud", "runtime"):
+            records = await self.store.list_configs(kind)
+            ids.extend(c.id for c in records)
+            documents[kind] = [
+                Document(
+                    f"{kind} config {c.name!r} (version {c.id})",
+                    parse_yaml(c.content, document=f"{kind} config {c.name!r}"),
+                )
+                for c in records
+            ]
+        manifest = Document(source, parse_yaml(manifest_text, document=source))
+        configs = load_deployment(manifest, documents["cloud"], documents["runtime"])
+        flags.setdefault("config_ids", tuple(ids))
+        return PlanRequest(configs=configs, manifest_text=manifest_text, **flags)
+
     async def stored_request(self, deployment: str, **flags: Any) -> PlanRequest:
         """A plan request for ``deployment`` as last deployed: its recorded manifest with the
         store's current cloud and runtime configs (what ``jobsite recreate``, ``stop``,
@@ -203,25 +226,8 @@ class Director:
         record = await self.store.get_deployment(deployment)
         if record is None:
             raise ConfigError(f"deployment {deployment!r} does not exist")
-        documents = {}
-        for kind in ("cloud", "runtime"):
-            documents[kind] = [
-                Document(
-                    f"{kind} config {c.name!r} (version {c.id})",
-                    parse_yaml(c.content, document=f"{kind} config {c.name!r}"),
-                )
-                for c in await self.store.list_configs(kind)
-            ]
-        manifest = Document(
-            f"deployment {deployment!r} (as deployed)",
-            parse_yaml(record.manifest, document=f"deployment {deployment!r}"),
-        )
-        configs = load_deployment(manifest, documents["cloud"], documents["runtime"])
-        return PlanRequest(
-            configs=configs,
-            manifest_text=record.manifest,
-            config_ids=record.config_ids,
-            **flags,
+        return await self.request_for(
+            record.manifest, source=f"deployment {deployment!r} (as deployed)", **flags
         )
 
     async def delete_plan(self, deployment: str, *, skip_drain: bool = False) -> Plan:

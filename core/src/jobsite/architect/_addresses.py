@@ -57,10 +57,10 @@ class _Pool:
             and address not in self.excluded
         )
 
-    def next_free(self, taken: set[Address]) -> Address | None:
+    def next_free(self, taken: set[Address], held: set[Address]) -> Address | None:
         # addresses below the cursor are all taken for good within one blueprint
         for address in self._cursor:
-            if address not in taken:
+            if address not in taken and address not in held:
                 return address
         return None
 
@@ -69,7 +69,10 @@ class AddressBook:
     """The manual networks' address state for one blueprint."""
 
     def __init__(
-        self, networks: Mapping[str, Network], taken: Mapping[str, frozenset[str]]
+        self,
+        networks: Mapping[str, Network],
+        taken: Mapping[str, frozenset[str]],
+        held: Mapping[str, frozenset[str]] | None = None,
     ) -> None:
         self._pools = {
             name: [_Pool(s) for s in network.subnets]
@@ -79,6 +82,12 @@ class AddressBook:
         self._kept: set[tuple[str, str]] = set()
         self._taken: dict[str, set[Address]] = {
             name: {parse_address(a) for a in taken.get(name, ())} for name in self._pools
+        }
+        # held by this deployment's VMs now: an instance may keep its own, but none is handed
+        # to another before the VM holding it is gone (a create-first strategy creates
+        # new VMs while the old ones, even those being deleted, still hold their addresses)
+        self._held: dict[str, set[Address]] = {
+            name: {parse_address(a) for a in (held or {}).get(name, ())} for name in self._pools
         }
 
     def manages(self, network: str) -> bool:
@@ -118,7 +127,7 @@ class AddressBook:
         for pool in self._pools[network]:
             if az is not None and pool.subnet.zone_names and az not in pool.subnet.zone_names:
                 continue
-            address = pool.next_free(self._taken[network])
+            address = pool.next_free(self._taken[network], self._held[network])
             if address is not None:
                 self._taken[network].add(address)
                 return str(address), pool.subnet

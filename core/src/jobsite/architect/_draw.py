@@ -51,6 +51,9 @@ class ArchitectInputs:
     """The deployment's instances as the store remembers them."""
     taken_addresses: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
     """Per network, addresses held by *other* deployments."""
+    held_addresses: Mapping[str, frozenset[str]] = attrs.field(factory=dict)
+    """Per network, addresses this deployment holds now (its reservations and its VMs'):
+    an instance keeps its own, but none goes to another instance in this plan."""
     id_seed: str = ""
     detached: frozenset[str] = frozenset()
     """Instance uuids stopped with ``--hard``: kept, but with no VM."""
@@ -76,7 +79,7 @@ def draw_blueprint(inputs: ArchitectInputs) -> Blueprint:
     manifest = inputs.configs.manifest
     cloud = inputs.configs.cloud_config
     networks = {n.name: n for n in cloud.networks}
-    book = AddressBook(networks, inputs.taken_addresses)
+    book = AddressBook(networks, inputs.taken_addresses, inputs.held_addresses)
     instances: list[InstanceMaterial] = []
     vms: list[VmMaterial] = []
     disks: list[DiskMaterial] = []

@@ -109,6 +109,31 @@ def _holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+def _dead_here(holder: str) -> bool:
+    """Whether ``holder`` (``host:pid:token``) was a process on this host that has died."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, someone else's
+    return False
+
+
+async def _release_if_holder_died(store: Store, lock: str) -> bool:
+    """A director killed on this host leaves its lease until it expires; waiting out the
+    lease after a crash helps nobody, so a lease whose holder's process is gone from this
+    host is released. (Holders on other hosts are trusted until their lease runs out.)"""
+    current = await store.get_lock(lock)
+    if current is None or not _dead_here(current.holder):
+        return False
+    return await store.release_lock(lock, current.holder)
+
+
 async def _renew(store: Store, name: str, holder: str) -> None:
     while True:
         await anyio.sleep(LOCK_TTL / 3)
@@ -175,6 +200,8 @@ async def assemble(
     lock = f"deployment:{plan.deployment}"
     holder = _holder()
     lease = await store.acquire_lock(lock, holder, LOCK_TTL)
+    if lease is None and await _release_if_holder_died(store, lock):
+        lease = await store.acquire_lock(lock, holder, LOCK_TTL)
     if lease is None:
         current = await store.get_lock(lock)
         who = f" by {current.holder} until {current.expires_at:%H:%M:%S}" if current else ""

@@ -184,12 +184,7 @@ class _Floor:
             if owner and record.active and record.state == "created" and owner not in vm:
                 vm[owner] = record
                 continue
-            if (
-                owner
-                and record.state == "created"
-                and record.cid
-                and record.id not in floorplan.missing_vms
-            ):
+            if owner and record.cid and record.id not in floorplan.missing_vms:
                 standby.setdefault(owner, []).append(record)
             leftover.append(record)
         static: dict[str, dict[str, str]] = {}
@@ -612,7 +607,7 @@ class _Instance:
         like the one wanted, that VM's adoption (``cid`` set: the assembler checks it and
         records it instead of creating another, so a rerun never creates twice)."""
         for vm in floor.standby.get(self.instance.uuid, ()):
-            if vm.id in floor.reused or not _fits(vm, material):
+            if vm.id in floor.reused or vm.state != "created" or not _fits(vm, material):
                 continue
             floor.reused.add(vm.id)
             reason = Reason(
@@ -950,6 +945,14 @@ class _Instance:
                 out.append(_step(vm_base, "delete_vm", vm=vm.id, cid=vm.cid, material=vm))
             new_id = self.ids(i.uuid, "vm", vm.id if vm is not None else "")
             create = self._create_vm(vm_base, new_id, material, floor)
+            for old_vm in floor.standby.get(i.uuid, ()):
+                # VMs an interrupted deploy left this instance (one half deleted, one made
+                # for a swap that never came): gone before the new one takes their address
+                if old_vm.id not in floor.reused and (vm is None or old_vm.id != vm.id):
+                    floor.reused.add(old_vm.id)
+                    out.append(
+                        _step(vm_base, "delete_vm", vm=old_vm.id, cid=old_vm.cid, material=old_vm)
+                    )
             out.append(create)
             target = create.vm or new_id
             attached = set()

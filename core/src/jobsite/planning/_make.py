@@ -74,12 +74,27 @@ def plan_problems(floorplan: Floorplan, limitations: Limitations) -> list[str]:
     if limitations.fix:
         return []
     names = {i.uuid: f"{i.group}/{i.uuid} ({i.group}/{i.index})" for i in floorplan.instances}
+    # an inactive VM (half deleted, or made for a swap) that is gone is only a row to forget
+    active = {v.id for v in floorplan.vms if v.active}
     return [
         f"instance {names.get(d.instance or '', d.instance)}: {d.message}; plan with --fix to "
         "recreate it"
         for d in floorplan.drift
-        if d.kind == "vm_missing" and d.instance is not None
+        if d.kind == "vm_missing" and d.instance is not None and d.vm in active
     ]
+
+
+def held_addresses(floorplan: Floorplan) -> dict[str, frozenset[str]]:
+    """Per network, the addresses the deployment's reservations and VMs hold now."""
+    out: dict[str, set[str]] = {}
+    for reservation in floorplan.addresses:
+        out.setdefault(reservation.network, set()).add(reservation.address)
+    for vm in floorplan.vms:
+        for network, settings in vm.networks.items():
+            ip = settings.get("ip") if isinstance(settings, Mapping) else None
+            if isinstance(ip, str) and settings.get("type") == "manual":
+                out.setdefault(network, set()).add(ip)
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 def _warnings(floorplan: Floorplan, limitations: Limitations) -> list[str]:
@@ -184,6 +199,7 @@ async def make_plan(
         configs=configs,
         known=known_instances(floorplan),
         taken_addresses=floorplan.taken_addresses,
+        held_addresses=held_addresses(floorplan),
         id_seed=id_seed,
         detached=detached,
         stopped=stopped,

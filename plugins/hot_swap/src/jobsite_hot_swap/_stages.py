@@ -1,0 +1,138 @@
+"""Instance groups drawn as stages: canaries, then batches of ``max_in_flight``, groups in
+manifest order with BOSH's ``serial: false`` runs.
+
+This is the same layout the ``serial`` strategy draws, so a deployment reads the same under
+either strategy; only what an instance does inside its stage differs. It is kept here rather
+than imported from ``jobsite_serial`` because a plugin uses core's public API only: two
+strategies must be installable, versioned and replaced independently.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from jobsite.foreman import GroupUpdate, Stage
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from jobsite.config import WatchTime
+
+__all__ = ["DEFAULT_CANARIES", "DEFAULT_MAX_IN_FLIGHT", "draw_groups"]
+
+DEFAULT_CANARIES = 1
+"""Canaries when neither the group nor the deployment says (one, so a bad change is caught
+on one instance before it reaches the rest)."""
+
+DEFAULT_MAX_IN_FLIGHT = 1
+"""Instances updated at once when neither the group nor the deployment says."""
+
+Piece = tuple[str, ...]
+"""One instance's remodel ids as its group's stage holds them, in order."""
+
+
+def _window(watch: WatchTime | None) -> tuple[int, int] | None:
+    return None if watch is None else (watch.minimum, watch.maximum)
+
+
+def _ids(pieces: Iterable[Piece]) -> tuple[str, ...]:
+    return tuple(rid for piece in pieces for rid in piece)
+
+
+def _group_stages(
+    group: GroupUpdate, pieces: Sequence[Piece], after: tuple[str, ...]
+) -> list[Stage]:
+    """One group's canaries, then its batches, each stage after the one before it.
+
+    ``max_in_flight`` is resolved against the group's size in the manifest, as BOSH resolves
+    a percentage, so ``50%`` of a 4-instance group is 2 even when only 3 instances change.
+    Canaries run at most ``max_in_flight`` at a time, as BOSH feeds them through the same
+    pool of threads as the rest.
+    """
+    if not pieces:
+        return []
+    update = group.update
+    canaries = min(
+        len(pieces), max(0, DEFAULT_CANARIES if update.canaries is None else update.canaries)
+    )
+    in_flight = (
+        DEFAULT_MAX_IN_FLIGHT
+        if update.max_in_flight is None
+        else update.max_in_flight.resolve(group.instances)
+    )
+    stages: list[Stage] = []
+    if canaries:
+        stages.append(
+            Stage(
+                name=f"{group.group}: canaries",
+                remodels=_ids(pieces[:canaries]),
+                after=after,
+                kind="canary",
+                instance_group=group.group,
+                max_in_flight=min(canaries, in_flight),
+                watch_time=_window(update.canary_watch_time),
+            )
+        )
+    rest = pieces[canaries:]
+    count = math.ceil(len(rest) / in_flight)
+    for number in range(count):
+        batch = rest[number * in_flight : (number + 1) * in_flight]
+        stages.append(
+            Stage(
+                name=f"{group.group}: batch {number + 1} of {count}",
+                remodels=_ids(batch),
+                after=(stages[-1].name,) if stages else after,
+                kind="update",
+                instance_group=group.group,
+                max_in_flight=in_flight,
+                watch_time=_window(update.update_watch_time),
+            )
+        )
+    return stages
+
+
+def _serial(group: GroupUpdate) -> bool:
+    """Whether the group waits for the one before it (BOSH's default: it does)."""
+    return group.update.serial is not False
+
+
+def _runs(groups: Sequence[GroupUpdate]) -> list[list[GroupUpdate]]:
+    """Consecutive groups with the same ``serial``, as BOSH partitions them.
+
+    Groups that change nothing still split runs, as they do in BOSH: ``a`` (not serial),
+    ``b`` (serial), ``c`` (not serial) never run ``a`` beside ``c``.
+    """
+    runs: list[list[GroupUpdate]] = []
+    for group in groups:
+        if runs and _serial(runs[-1][-1]) == _serial(group):
+            runs[-1].append(group)
+        else:
+            runs.append([group])
+    return runs
+
+
+def draw_groups(
+    groups: Sequence[GroupUpdate], pieces: Mapping[str, Sequence[Piece]], after: tuple[str, ...]
+) -> tuple[list[Stage], list[str]]:
+    """Every group's stages, the first run after ``after``; and each drawn group's last stage.
+
+    A run of serial groups goes one group after another; a run of ``serial: false`` groups
+    all start after whatever the run starts after, and the next run waits for all of them.
+    """
+    stages: list[Stage] = []
+    ends: list[str] = []
+    barrier = after
+    for run in _runs(groups):
+        run_ends: list[str] = []
+        for group in run:
+            drawn = _group_stages(group, pieces.get(group.group, ()), barrier)
+            if drawn:
+                stages.extend(drawn)
+                run_ends.append(drawn[-1].name)
+                if _serial(group):
+                    barrier = (drawn[-1].name,)
+        if run_ends and not _serial(run[0]):
+            barrier = tuple(run_ends)
+        ends.extend(run_ends)
+    return stages, ends
