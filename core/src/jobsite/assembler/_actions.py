@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
@@ -31,8 +32,6 @@ from jobsite.errors import (
 from jobsite.foreman import instance_spec, plain
 from jobsite.store import Batch, DiskRecord, InstanceRecord, IpReservation, VmRecord
 from jobsite.store._json import utcnow
-
-from collections.abc import Mapping
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -102,8 +101,11 @@ def _networks(material: VmMaterial) -> dict[str, dict[str, Any]]:
     return {n.network: n.settings() for n in material.networks}
 
 
-def _reservations(vm: VmRecord, deployment: str) -> list[IpReservation]:
-    """The addresses a VM holds on manual networks (dynamic ones are the cloud's)."""
+def _reservations(
+    vm: VmRecord, deployment: str, static: frozenset[str] = frozenset()
+) -> list[IpReservation]:
+    """The addresses a VM holds on manual networks (dynamic ones are the cloud's);
+    ``static`` names the networks where the address is one of the group's static IPs."""
     out = []
     for network, settings in vm.networks.items():
         ip = settings.get("ip") if isinstance(settings, Mapping) else None
@@ -114,7 +116,7 @@ def _reservations(vm: VmRecord, deployment: str) -> list[IpReservation]:
                     address=ip,
                     deployment=deployment,
                     instance_uuid=vm.instance_uuid,
-                    static=bool(settings.get("static", False)),
+                    static=network in static,
                 )
             )
     return out
@@ -145,16 +147,14 @@ async def _create_vm(ctx: AssemblyContext, r: Remodel) -> None:
     assert r.vm is not None
     agent_id = str(r.options["agent_id"])
     active = not r.options.get("standby", False)
-    static = {n.network for n in material.networks if n.static}
+    static = frozenset(n.network for n in material.networks if n.static)
     networks = _networks(material)
-    for name in static:
-        networks[name]["static"] = True
     if r.cid is not None and await _retrying(ctx, r, lambda: ctx.cpi.has_vm(r.cid or "")):
         # adopting a VM an interrupted deploy created for this instance
         known = ctx.vms[r.vm]
         vm = attrs.evolve(known, state="created", active=active, networks=networks)
         batch = Batch().put_vm(vm)
-        for reservation in _reservations(vm, ctx.deployment):
+        for reservation in _reservations(vm, ctx.deployment, static):
             batch.put_ip_reservation(reservation)
         await ctx.ledger.write(batch)
         ctx.vms[vm.id] = vm
@@ -184,7 +184,7 @@ async def _create_vm(ctx: AssemblyContext, r: Remodel) -> None:
     batch = Batch()
     _ensure_instance(ctx, batch, r.instance)
     batch.put_vm(intent)
-    for reservation in _reservations(intent, ctx.deployment):
+    for reservation in _reservations(intent, ctx.deployment, static):
         batch.put_ip_reservation(reservation)
     await ctx.ledger.write(batch)
     ctx.vms[intent.id] = intent
