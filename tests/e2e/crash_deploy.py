@@ -15,9 +15,8 @@ import functools
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -25,6 +24,9 @@ from jobsite import hookimpl
 from jobsite.assembler import RetryPolicy
 from jobsite.director import Director, DirectorConfig, DriverChoice
 from jobsite_mock import MockCpi
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
 CHANGING = (
     "create_vm",
