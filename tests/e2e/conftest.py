@@ -190,9 +190,11 @@ class Site:
     async def consistent_in(self, director: Director, deployment: str = "shop") -> None:
         await assert_consistent(director, deployment)
 
-    def config_for(self, home: Path) -> DirectorConfig:
+    def config_for(self, home: Path, **changes: Any) -> DirectorConfig:
         """A director config on the store and cloud files in ``home``."""
-        return director_config(home)
+        return director_config(home, **changes)
+
+    upload_stemcell = staticmethod(upload_stemcell)
 
 
 async def assert_consistent(director: Director, deployment: str) -> None:
