@@ -7,6 +7,10 @@ agent transport reaches its VMs.
 
 Failures raise :class:`jobsite.errors.AgentError`; an agent that does not answer (its VM is
 gone, its process died) raises it too, with a message that says so.
+
+A director that crashed repeats, on its next run, the step it was in: ``stop``, ``apply``,
+``start``, ``mount_disk``, ``unmount_disk`` and ``migrate_disk`` must be safe to repeat
+(mounting a mounted disk, unmounting one that is not mounted, stopping stopped jobs: no-ops).
 """
 
 from __future__ import annotations

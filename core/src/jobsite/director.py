@@ -265,11 +265,13 @@ class Director:
         skip_drain: bool = False,
         on_event: Callable[[Event], Any] | None = None,
         stop: StopSignal | None = None,
+        plan: Plan | None = None,
     ) -> DeployResult:
         """Delete every VM of ``deployment``, orphan its disks, and forget it (``jobsite
         delete-deployment``). When something fails the deployment stays, so a rerun can
-        finish the job."""
-        plan = await self.delete_plan(deployment, skip_drain=skip_drain)
+        finish the job. ``plan``: the :meth:`delete_plan` already shown to the operator."""
+        if plan is None:
+            plan = await self.delete_plan(deployment, skip_drain=skip_drain)
         result = await self.deploy(
             plan, on_event=on_event, stop=stop, description=f"delete deployment {deployment}"
         )

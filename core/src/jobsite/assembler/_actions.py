@@ -253,6 +253,13 @@ async def _delete_vm(ctx: AssemblyContext, r: Remodel) -> None:
         if disk.vm == vm.id:  # deleting a VM detaches its disks
             ctx.disks[disk.id] = attrs.evolve(disk, vm=None)
             batch.put_disk(ctx.disks[disk.id])
+    owner = vm.instance_uuid
+    material = ctx.find_instance_material(owner) if owner is not None else None
+    if owner in ctx.instances and material is not None and material.state == "detached":
+        # ``stop --hard``: the instance keeps its identity and disks, without a VM
+        assert owner is not None
+        ctx.instances[owner] = attrs.evolve(ctx.instances[owner], state="detached")
+        batch.put_instance(ctx.instances[owner])
     await ctx.ledger.write(batch)
 
 

@@ -148,7 +148,8 @@ class RemodelRetried(Event):
 
 @attrs.frozen(kw_only=True)
 class DeployFinished(Event):
-    """A deploy ended: ``done``, ``error`` (some remodels failed) or ``cancelled``."""
+    """A deploy ended: ``done``, ``error`` (some remodels failed), ``stopped`` (asked to
+    stop: what ran finished, the rest never started) or ``cancelled`` (by its caller)."""
 
     kind: ClassVar[str] = "deploy_finished"
     deployment: str

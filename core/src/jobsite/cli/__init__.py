@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from jobsite.cli import _configs, _interpolate, _plan, _plugins, _store, _validate
+from jobsite.cli import (
+    _configs,
+    _deploy,
+    _instances,
+    _interpolate,
+    _plan,
+    _plugins,
+    _store,
+    _tasks,
+    _validate,
+)
 from jobsite.cli._app import cli, main
 
 __all__ = ["cli", "main"]
 
 # Each command module adds itself to ``cli`` when imported.
-del _configs, _interpolate, _plan, _plugins, _store, _validate
+del _configs, _deploy, _instances, _interpolate, _plan, _plugins, _store, _tasks, _validate

@@ -7,6 +7,7 @@ and exit status 1; anything else is a bug and says so in one line (exit status 7
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any, NoReturn
 
@@ -26,6 +27,12 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except BrokenPipeError:
+            # `jobsite vms | head`: the reader has gone; nothing more to say, and Python's
+            # own flush at exit must not complain either
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(EXIT_ERROR)
         except JobsiteError as exc:
             if _debug(ctx):
                 raise

@@ -12,11 +12,12 @@ import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from jobsite.cli._app import cli
+from jobsite.cli._director import option_value
 from jobsite.cli._store import with_store
 from jobsite.cli._vars_options import Interpolation, interpolation_options
 from jobsite.config import (
@@ -39,13 +40,6 @@ __all__ = ["plan_command"]
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 EXIT_CHANGES = 2
-
-
-def _option_value(text: str) -> tuple[str, Any]:
-    key, sep, raw = text.partition("=")
-    if not sep or not key:
-        raise click.BadParameter(f"expected KEY=VALUE, got {text!r}")
-    return key, parse_yaml(raw, document=f"--cpi-option {key}") if raw else ""
 
 
 async def _stored_configs(store: Store, kind: str) -> list[Document]:
@@ -181,7 +175,7 @@ def plan_command(
         )
     cloud_files = _file_documents(cloud_configs, interpolation)
     runtime_files = _file_documents(runtime_configs, interpolation)
-    options = dict(_option_value(o) for o in cpi_options)
+    options = dict(option_value(o) for o in cpi_options)
     plugins = load_plugins()
     for failure in plugins.failures:
         click.echo(f"Warning: {failure}", err=True)

@@ -89,11 +89,11 @@ class Plan:
     warnings: tuple[str, ...] = ()
     """Drift and doubts worth reading that do not forbid deploying."""
     versions: Mapping[str, str] = attrs.field(factory=dict, hash=False)
+    """Distribution → version of jobsite and every plugin that took part."""
     manifest_text: str = ""
     """The manifest as applied (after ops files and variables): what a deploy records."""
     config_ids: tuple[int, ...] = ()
     """The stored cloud and runtime config versions the plan was made with, if any."""
-    """Distribution → version of jobsite and every plugin that took part."""
 
     @property
     def remodels(self) -> tuple[Remodel, ...]:
