@@ -11,8 +11,24 @@ from jobsite.driver import DriverContext, Factory
 from jobsite.hookspecs import Register, hookimpl
 
 __all__ = [
+    "Director",
+    "DirectorConfig",
+    "DriverChoice",
     "DriverContext",
     "Factory",
     "Register",
     "hookimpl",
 ]
+
+
+_LAZY = {"Director", "DirectorConfig", "DriverChoice"}
+
+
+def __getattr__(name: str) -> object:
+    # The director pulls in every phase; importing it lazily keeps `import jobsite` (and so
+    # every plugin's import and `jobsite --help`) light.
+    if name in _LAZY:
+        from jobsite import director  # noqa: PLC0415
+
+        return getattr(director, name)
+    raise AttributeError(f"module 'jobsite' has no attribute {name!r}")
