@@ -65,12 +65,6 @@ instance_groups:
   jobs: [{name: worker, release: app}]
 """
 
-MOCK_RESTART = (
-    "the mock agent keeps applied specs in memory only, so an agent in a new process has "
-    "nothing to start (jobsite_mock: 'no spec applied')"
-)
-
-
 class Site:
     """A directory with a store file, a mock cloud state file with a stemcell uploaded, a
     cloud config in the store, and the command line run against them."""
@@ -300,7 +294,6 @@ def test_start_brings_a_hard_stopped_instance_back_on_a_new_vm(site: Site) -> No
     assert row["vm_cid"] in site.cloud_vms()
 
 
-@pytest.mark.xfail(strict=True, reason=MOCK_RESTART)
 def test_start_starts_a_stopped_instance_again(site: Site) -> None:
     site.deploy("-n")
     site.change("stop", "web/0")
@@ -308,7 +301,6 @@ def test_start_starts_a_stopped_instance_again(site: Site) -> None:
     assert site.instances()["web/0"]["state"] == "started"
 
 
-@pytest.mark.xfail(strict=True, reason=MOCK_RESTART)
 def test_restart_restarts_the_selected_group(site: Site) -> None:
     site.deploy("-n")
     result = site.change("restart", "worker")

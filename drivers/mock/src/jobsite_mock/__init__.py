@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from jobsite_mock._faults import ArmedFault, Fault
     from jobsite_mock._options import OptionError
     from jobsite_mock._state import (
+        AgentRecord,
         DiskRecord,
         SnapshotRecord,
         StemcellRecord,
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from jobsite_mock.cpi import MockCpi
 
 __all__ = [
+    "AgentRecord",
     "ArmedFault",
     "CallLog",
     "CallRecord",
@@ -43,6 +45,7 @@ __all__ = [
 ]
 
 _HOME = {
+    "AgentRecord": "jobsite_mock._state",
     "ArmedFault": "jobsite_mock._faults",
     "CallLog": "jobsite_mock._calls",
     "CallRecord": "jobsite_mock._calls",

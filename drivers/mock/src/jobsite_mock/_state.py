@@ -1,4 +1,5 @@
-"""The simulated cloud's world: stemcells, VMs, disks, snapshots, and the id counters.
+"""The simulated cloud's world: stemcells, VMs (with what their agents hold), disks,
+snapshots, and the id counters.
 
 Records are frozen and their mappings are never changed in place (a change builds a new record
 with :func:`attrs.evolve`), so a snapshot is a cheap copy of four dicts that a worker thread can
@@ -16,6 +17,7 @@ import attrs
 from jobsite.errors import DriverError
 
 __all__ = [
+    "AgentRecord",
     "DiskRecord",
     "SnapshotRecord",
     "StemcellRecord",
@@ -39,6 +41,44 @@ class StemcellRecord:
 
 
 @attrs.frozen(kw_only=True)
+class AgentRecord:
+    """What the mock agent on a VM holds, kept with the VM as a real agent keeps it on its VM
+    (it outlives the director process, and goes with the VM): the applied spec, when the jobs
+    were started, the mounted disks."""
+
+    spec: Mapping[str, Any] | None = None
+    """The applied spec (JSON), or None before the first ``apply``."""
+    started_at: float | None = None
+    """Wall-clock time (``time.time()``) of ``start``; None while the jobs are stopped."""
+    mounted: tuple[str, ...] = ()
+    """Mounted disks in mount order: the first is the persistent data directory."""
+
+    @classmethod
+    def from_json(cls, data: Any, vm_cid: Any) -> AgentRecord:
+        """The record a state file holds; an older file without one gives an empty agent."""
+        if data is None:
+            return cls()
+        if not isinstance(data, dict):
+            raise ValueError(f"VM {vm_cid!r}: agent must be a mapping")
+        spec = data.get("spec")
+        started_at = data.get("started_at")
+        mounted = data.get("mounted", [])
+        if spec is not None and not isinstance(spec, dict):
+            raise ValueError(f"VM {vm_cid!r}: agent spec must be a mapping")
+        if started_at is not None and (
+            isinstance(started_at, bool) or not isinstance(started_at, int | float)
+        ):
+            raise ValueError(f"VM {vm_cid!r}: agent started_at must be a number")
+        if not isinstance(mounted, list) or not all(isinstance(d, str) for d in mounted):
+            raise ValueError(f"VM {vm_cid!r}: agent mounted must be a list of disk cids")
+        return cls(
+            spec=spec,
+            started_at=None if started_at is None else float(started_at),
+            mounted=tuple(mounted),
+        )
+
+
+@attrs.frozen(kw_only=True)
 class VmRecord:
     """A live VM, with its networks as ``create_vm`` returned them."""
 
@@ -52,6 +92,8 @@ class VmRecord:
     disk_cids: tuple[str, ...] = ()
     """Attached disks, in attach order."""
     reboots: int = 0
+    agent: AgentRecord = AgentRecord()
+    """What its agent holds; deleting the VM deletes it."""
 
     def addresses(self) -> list[str]:
         """Every address the VM holds, on any network."""
@@ -175,7 +217,11 @@ class World:
             for item in data["stemcells"]:
                 world.stemcells[item["cid"]] = StemcellRecord(**item)
             for item in data["vms"]:
-                world.put_vm(VmRecord(**{**item, "disk_cids": tuple(item["disk_cids"])}))
+                # ``agent`` came later: a file written before holds VMs whose agents hold
+                # nothing (no spec applied, stopped, nothing mounted).
+                agent = AgentRecord.from_json(item.get("agent"), item.get("cid"))
+                disk_cids = tuple(item["disk_cids"])
+                world.put_vm(VmRecord(**{**item, "disk_cids": disk_cids, "agent": agent}))
             for item in data["disks"]:
                 # ``files`` came later: a file written before holds disks without contents.
                 files = item.get("files", {})

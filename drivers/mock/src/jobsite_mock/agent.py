@@ -10,12 +10,19 @@ dependencies, same blob), so compiled-package caching can be tested for real. Pe
 data lives on the CPI's disks: ``write_file`` and ``read_file`` act on the disk mounted as the
 agent's persistent data directory, and ``migrate_disk`` copies it to another disk, so a test
 can prove data survives VM recreation and disk migration.
+
+What an agent holds (applied spec, when its jobs were started, mounted disks) is kept with its
+VM in the CPI's world (:class:`~jobsite_mock._state.AgentRecord`), as a real agent keeps it on
+its VM: with the CPI's ``state_file`` it is written with the VM (the same atomic write, before
+the call returns) and an agent reached from a later process remembers it; deleting the VM
+deletes it.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -109,18 +116,6 @@ class _Chunks:
         return content
 
 
-@attrs.define
-class _Agent:
-    """What one agent holds: its VM, applied spec, whether jobs run, mounted disks."""
-
-    vm_cid: str
-    spec: dict[str, Any] | None = None
-    started_at: float | None = None
-    mounted: list[str] = attrs.field(factory=list)
-    """In mount order: the first is the persistent data directory, a later one a migration
-    target. May name disks detached since: read it through ``MockAgent._mounts``."""
-
-
 def _job_names(spec: Mapping[str, Any] | None) -> list[str]:
     """The job names an apply spec lists (``job.templates`` in BOSH's spec, or ``jobs``)."""
     if not spec:
@@ -192,8 +187,10 @@ class MockAgent:
             Selector.parse(s) for s in read_str_list(unresponsive, name, "unresponsive")
         ]
         self._silenced: set[str] = set()
-        self._agents: dict[str, _Agent] = {}
         self._busy: dict[str, str] = {}
+        self._clock: dict[str, tuple[float, float]] = {}
+        """VM cid → (wall-clock start as recorded, the same instant on the event loop's
+        clock): how long jobs have been starting is measured on the loop's clock."""
 
     @classmethod
     def from_context(cls, context: DriverContext) -> MockAgent:
@@ -265,7 +262,7 @@ class MockAgent:
         method: str,
         agent_id: str,
         args: Mapping[str, Any],
-        body: Callable[[_Agent], Awaitable[R]],
+        body: Callable[[VmRecord], Awaitable[R]],
     ) -> R:
         """Run one call to one agent: refuse overlapping changes, reach the agent, act."""
         exclusive = method in EXCLUSIVE
@@ -284,29 +281,49 @@ class MockAgent:
             if exclusive and conflict is None:
                 del self._busy[agent_id]
 
-    def _reach(self, agent_id: str) -> _Agent:
-        """The agent, if its VM exists and it answers; a fresh one on a new VM."""
+    def _reach(self, agent_id: str) -> VmRecord:
+        """The agent's VM (its record holds what the agent holds), if it exists and the agent
+        answers. A new VM's agent holds nothing."""
         vm = self._cpi.find_vm_by_agent_id(agent_id)
-        agent = self._agents.get(agent_id)
-        if vm is not None and (agent is None or agent.vm_cid != vm.cid):
-            agent = self._agents[agent_id] = _Agent(vm.cid)
-        if vm is None or agent is None or self._silent(agent_id, agent, vm):
+        if vm is None or self._silent(agent_id, vm):
             raise AgentError(f"agent {agent_id!r} not responding")
-        return agent
+        return vm
 
-    def _silent(self, agent_id: str, agent: _Agent, vm: VmRecord) -> bool:
+    def _silent(self, agent_id: str, vm: VmRecord) -> bool:
         if agent_id in self._silenced:
             return True
-        who = identity_of(agent.spec, vm.metadata)
+        who = identity_of(vm.agent.spec, vm.metadata)
         return any(s.matches(who) for s in self._unresponsive)
 
-    def _job_state(self, agent_id: str, agent: _Agent) -> JobState:
-        if agent.started_at is None:
-            return JobState.STOPPED
-        if anyio.current_time() - agent.started_at < self._start_seconds:
-            return JobState.STARTING
+    def _change(self, agent_id: str, vm_cid: str, **changes: Any) -> None:
+        """Change what the agent on ``vm_cid`` holds (nothing, if that VM is gone or another
+        one now has the agent id: the change went with it). :meth:`MockCpi._persist` makes
+        it durable."""
         vm = self._cpi.find_vm_by_agent_id(agent_id)
-        who = identity_of(agent.spec, vm.metadata if vm else {})
+        if vm is not None and vm.cid == vm_cid:
+            self._cpi._put_agent(vm_cid, attrs.evolve(vm.agent, **changes))
+
+    def _started_for(self, vm: VmRecord) -> float | None:
+        """Seconds the jobs have been started, None if stopped. A start this process saw is
+        timed on the event loop's clock; one recorded by an earlier process (a state file)
+        from the wall clock, from the moment this process first looks."""
+        started_at = vm.agent.started_at
+        if started_at is None:
+            return None
+        now = anyio.current_time()
+        anchor = self._clock.get(vm.cid)
+        if anchor is None or anchor[0] != started_at:
+            anchor = (started_at, now - max(0.0, time.time() - started_at))
+            self._clock[vm.cid] = anchor
+        return now - anchor[1]
+
+    def _job_state(self, vm: VmRecord) -> JobState:
+        started_for = self._started_for(vm)
+        if started_for is None:
+            return JobState.STOPPED
+        if started_for < self._start_seconds:
+            return JobState.STARTING
+        who = identity_of(vm.agent.spec, vm.metadata)
         if any(s.matches(who) for s in self._failing_jobs):
             return JobState.FAILING
         return JobState.RUNNING
@@ -324,19 +341,20 @@ class MockAgent:
         return await self._runner.run("ping", {"agent_id": agent_id}, body)
 
     async def get_state(self, agent_id: str) -> AgentState:
-        async def body(agent: _Agent) -> AgentState:
-            state = self._job_state(agent_id, agent)
+        async def body(vm: VmRecord) -> AgentState:
+            state = self._job_state(vm)
+            spec = vm.agent.spec
             return AgentState(
                 agent_id=agent_id,
                 job_state=state,
-                processes=tuple(ProcessState(name=n, state=state) for n in _job_names(agent.spec)),
-                applied_spec=None if agent.spec is None else json.loads(json.dumps(agent.spec)),
+                processes=tuple(ProcessState(name=n, state=state) for n in _job_names(spec)),
+                applied_spec=None if spec is None else json.loads(json.dumps(spec)),
             )
 
         return await self._call("get_state", agent_id, {}, body)
 
     async def apply(self, agent_id: str, spec: Mapping[str, Any]) -> None:
-        async def body(agent: _Agent) -> None:
+        async def body(vm: VmRecord) -> None:
             try:
                 copy = json.loads(json.dumps(spec))
             except (TypeError, ValueError) as exc:
@@ -346,27 +364,33 @@ class MockAgent:
             for what, blob_id in _blob_ids(copy):  # the agent downloads them: they must exist
                 if not await self._blob_exists(blob_id):
                     raise AgentError(f"{what}: blob {blob_id} not found in the blobstore")
-            agent.spec = copy
+            self._change(agent_id, vm.cid, spec=copy)
+            await self._cpi._persist()
 
         await self._call("apply", agent_id, {"spec": spec}, body)
 
     async def start(self, agent_id: str) -> None:
-        async def body(agent: _Agent) -> None:
-            if agent.spec is None:
+        async def body(vm: VmRecord) -> None:
+            if vm.agent.spec is None:
                 raise AgentError(f"agent {agent_id!r} has nothing to start: no spec applied")
-            if agent.started_at is None:
-                agent.started_at = anyio.current_time()
+            if vm.agent.started_at is None:
+                started_at = time.time()
+                self._clock[vm.cid] = (started_at, anyio.current_time())
+                self._change(agent_id, vm.cid, started_at=started_at)
+            await self._cpi._persist()
 
         await self._call("start", agent_id, {}, body)
 
     async def stop(self, agent_id: str) -> None:
-        async def body(agent: _Agent) -> None:
-            agent.started_at = None
+        async def body(vm: VmRecord) -> None:
+            self._clock.pop(vm.cid, None)
+            self._change(agent_id, vm.cid, started_at=None)
+            await self._cpi._persist()
 
         await self._call("stop", agent_id, {}, body)
 
     async def drain(self, agent_id: str, drain_type: DrainType, spec: Mapping[str, Any]) -> int:
-        async def body(agent: _Agent) -> int:
+        async def body(vm: VmRecord) -> int:
             if not isinstance(drain_type, DrainType):
                 raise AgentError(f"unknown drain type {drain_type!r}")
             return 0
@@ -377,11 +401,13 @@ class MockAgent:
         """Mount an attached disk: the first one as the persistent data directory, a further
         one beside it (BOSH's migration target). Mounting a mounted disk does nothing."""
 
-        async def body(agent: _Agent) -> None:
+        async def body(vm: VmRecord) -> None:
             self._check_attached(agent_id, disk_cid)
-            agent.mounted = self._mounts(agent_id)
-            if disk_cid not in agent.mounted:
-                agent.mounted.append(disk_cid)
+            mounted = self._mounts(agent_id)
+            if disk_cid not in mounted:
+                mounted.append(disk_cid)
+            self._change(agent_id, vm.cid, mounted=tuple(mounted))
+            await self._cpi._persist()
 
         await self._call("mount_disk", agent_id, {"disk_cid": disk_cid}, body)
 
@@ -390,8 +416,10 @@ class MockAgent:
         one detached since, or never attached) does nothing: a director rerunning after a
         crash repeats it."""
 
-        async def body(agent: _Agent) -> None:
-            agent.mounted = [d for d in self._mounts(agent_id) if d != disk_cid]
+        async def body(vm: VmRecord) -> None:
+            mounted = tuple(d for d in self._mounts(agent_id) if d != disk_cid)
+            self._change(agent_id, vm.cid, mounted=mounted)
+            await self._cpi._persist()
 
         await self._call("unmount_disk", agent_id, {"disk_cid": disk_cid}, body)
 
@@ -400,7 +428,7 @@ class MockAgent:
         then leave the new one mounted as the persistent data directory and the old one
         unmounted. Both must be attached to this agent's VM; the old one keeps its files."""
 
-        async def body(agent: _Agent) -> None:
+        async def body(vm: VmRecord) -> None:
             self._check_attached(agent_id, old_disk_cid)
             self._check_attached(agent_id, new_disk_cid)
             if old_disk_cid == new_disk_cid:
@@ -408,7 +436,7 @@ class MockAgent:
             files = {**self._cpi.disk_files(new_disk_cid), **self._cpi.disk_files(old_disk_cid)}
             self._cpi._put_disk_files(new_disk_cid, files)
             others = [d for d in self._mounts(agent_id) if d not in (old_disk_cid, new_disk_cid)]
-            agent.mounted = [new_disk_cid, *others]
+            self._change(agent_id, vm.cid, mounted=(new_disk_cid, *others))
             await self._cpi._persist()
 
         args = {"old_disk_cid": old_disk_cid, "new_disk_cid": new_disk_cid}
@@ -420,13 +448,12 @@ class MockAgent:
         return self._mounts(agent_id)
 
     def _mounts(self, agent_id: str) -> list[str]:
-        """The agent's mounts that its current VM still has attached (a detached disk's
-        mount is gone with its device; a new VM starts with none)."""
+        """The agent's mounts that its current VM has attached (a detached disk's mount is
+        gone with its device; a new VM starts with none)."""
         vm = self._cpi.find_vm_by_agent_id(agent_id)
-        agent = self._agents.get(agent_id)
-        if vm is None or agent is None or agent.vm_cid != vm.cid:
+        if vm is None:
             return []
-        return [d for d in agent.mounted if d in vm.disk_cids]
+        return [d for d in vm.agent.mounted if d in vm.disk_cids]
 
     def _check_attached(self, agent_id: str, disk_cid: str) -> None:
         vm = self._cpi.find_vm_by_agent_id(agent_id)
@@ -465,7 +492,7 @@ class MockAgent:
         package: PackageRef,
         dependencies: Mapping[str, CompiledPackageRef],
     ) -> CompiledPackageRef:
-        async def body(agent: _Agent) -> CompiledPackageRef:
+        async def body(vm: VmRecord) -> CompiledPackageRef:
             source = await self._source_digest(package)
             for dep_name, dep in sorted(dependencies.items()):
                 if not await self._blob_exists(dep.blob_id):

@@ -40,6 +40,7 @@ from jobsite_mock._latency import Latency, LatencySpec
 from jobsite_mock._network import DEFAULT_DYNAMIC_RANGE, assign_networks
 from jobsite_mock._options import OptionError, check_known, read_str, read_str_list
 from jobsite_mock._state import (
+    AgentRecord,
     DiskRecord,
     SnapshotRecord,
     StemcellRecord,
@@ -224,6 +225,16 @@ class MockCpi:
         durable. The disk must exist (the agent checks it is attached to its VM)."""
         disk = self._world.disks[disk_cid]
         self._world.disks[disk_cid] = attrs.evolve(disk, files=dict(files))
+        self._changed()
+
+    def _put_agent(self, vm_cid: str, agent: AgentRecord) -> None:
+        """Replace what the agent on a VM holds (kept with the VM, so it is in the state file
+        and goes with the VM). A change like any other: :meth:`_persist` makes it durable. A
+        VM deleted meanwhile takes the change with it: nothing happens."""
+        vm = self._world.vms.get(vm_cid)
+        if vm is None or vm.agent == agent:
+            return
+        self._world.put_vm(attrs.evolve(vm, agent=agent))
         self._changed()
 
     async def _persist(self) -> None:
@@ -507,7 +518,10 @@ class MockCpi:
                 raise DiskNotAttached(f"disk {disk_cid!r} is not attached to VM {vm_cid!r}")
             self._world.disks[disk_cid] = attrs.evolve(disk, vm_cid=None, hint=None)
             remaining = tuple(d for d in vm.disk_cids if d != disk_cid)
-            self._world.put_vm(attrs.evolve(vm, disk_cids=remaining))
+            # A mount ends with its device: reattaching the disk does not mount it again.
+            mounted = tuple(d for d in vm.agent.mounted if d != disk_cid)
+            agent = attrs.evolve(vm.agent, mounted=mounted)
+            self._world.put_vm(attrs.evolve(vm, disk_cids=remaining, agent=agent))
             self._changed()
 
         await self._call("detach_disk", {"vm_cid": vm_cid, "disk_cid": disk_cid}, op)
