@@ -3,6 +3,8 @@ JOBSITE_HOME, and CliRunner for the many small cases."""
 
 from __future__ import annotations
 
+import json
+
 import os
 import subprocess
 import sys
@@ -173,6 +175,8 @@ def test_named_cloud_configs_are_checked_merged(tmp_path: Path, invoke: Invoke) 
     assert "name: large" in invoke("cloud-config", "--name", "extra").stdout
     rows = invoke("configs", "--type", "cloud").stdout.splitlines()[1:3]
     assert [r.split()[2] for r in rows] == ["default", "extra"]
+    listed = json.loads(invoke("configs", "--type", "cloud", "--json").stdout)
+    assert [(c["type"], c["name"]) for c in listed] == [("cloud", "default"), ("cloud", "extra")]
 
 
 def test_runtime_configs_take_variables_and_ops_files(tmp_path: Path, invoke: Invoke) -> None:
@@ -224,6 +228,11 @@ def test_deployments_and_their_manifests(tmp_path: Path, invoke: Invoke) -> None
     assert lines[1].split() == ["cf", "bpm/1.1,", "nginx/1.2", "ubuntu-jammy/1.1", "4"]
     assert lines[2].split() == ["z", "-", "-", "0"]
     assert lines[-1] == "2 deployments"
+    listed = json.loads(invoke("deployments", "--json").stdout)
+    assert [(d["name"], d["releases"], d["stemcells"], d["instances"]) for d in listed] == [
+        ("cf", ["bpm/1.1", "nginx/1.2"], ["ubuntu-jammy/1.1"], 4),
+        ("z", [], [], 0),
+    ]
     assert invoke("manifest", "-d", "cf").stdout == MANIFEST
     assert invoke("manifest", "-d", "nope", code=1).stderr == (
         "Error: no deployment named 'nope' (known: cf, z)\n"

@@ -10,6 +10,7 @@ every deploy is refused at upload time; content that did not change adds no vers
 from __future__ import annotations
 
 import difflib
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -175,13 +176,30 @@ def runtime_config_command(name: str) -> None:
 @click.option("--type", "kind", metavar="TYPE", help="Only configs of this type (cloud, runtime).")
 @click.option("--name", help="Only configs of this name.")
 @click.option("--history", is_flag=True, help="Every version, not only the latest.")
-def configs_command(kind: str | None, name: str | None, history: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="A JSON list instead of a table.")
+def configs_command(kind: str | None, name: str | None, history: bool, as_json: bool) -> None:
     """List the configs in the store: type, name, version id and when it was uploaded."""
 
     async def work(store: Store) -> tuple[ConfigRecord, ...]:
         return await store.list_configs(kind, name, history=history)
 
     records = with_store(work)
+    if as_json:
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "id": c.id,
+                        "type": c.type,
+                        "name": c.name,
+                        "created_at": c.created_at.isoformat(),
+                    }
+                    for c in records
+                ],
+                indent=2,
+            )
+        )
+        return
     if not records:
         click.echo("No configs.")
         return
@@ -224,7 +242,8 @@ def _summary(manifest: str, name: str) -> tuple[str, str, str]:
 
 
 @cli.command("deployments")
-def deployments_command() -> None:
+@click.option("--json", "as_json", is_flag=True, help="A JSON list instead of a table.")
+def deployments_command(as_json: bool) -> None:
     """List deployments with the releases, stemcells and instance count they were applied
     with."""
 
@@ -232,6 +251,21 @@ def deployments_command() -> None:
         return await store.list_deployments()
 
     records = with_store(work)
+    if as_json:
+        out = []
+        for d in records:
+            releases, stemcells, instances = _summary(d.manifest, d.name)
+            out.append(
+                {
+                    "name": d.name,
+                    "releases": [] if releases in ("-", "?") else releases.split(", "),
+                    "stemcells": [] if stemcells in ("-", "?") else stemcells.split(", "),
+                    "instances": int(instances) if instances.isdigit() else None,
+                    "updated_at": d.updated_at.isoformat(),
+                }
+            )
+        click.echo(json.dumps(out, indent=2))
+        return
     if not records:
         click.echo("No deployments.")
         return
