@@ -4,7 +4,6 @@ JOBSITE_HOME, and CliRunner for the many small cases."""
 from __future__ import annotations
 
 import json
-
 import os
 import subprocess
 import sys

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import anyio
 import pytest
 import yaml
 
@@ -33,15 +33,11 @@ async def test_the_readme_embedding_example_deploys(site: Site) -> None:
     await site.director.__aexit__(None, None, None)  # the example opens the same store
     (home / "manifest.yml").write_text(yaml.safe_dump(site.manifest()))
     env = {**os.environ, "JOBSITE_HOME": str(home)}
-    done = subprocess.run(
-        [sys.executable, "-c", example()],
-        cwd=home,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "Plan for shop" in done.stdout
-    assert done.stdout.rstrip().endswith("done []")
+    with anyio.fail_after(60):
+        done = await anyio.run_process(
+            [sys.executable, "-c", example()], cwd=home, env=env, check=False
+        )
+    stdout, stderr = done.stdout.decode(), done.stderr.decode()
+    assert done.returncode == 0, stderr
+    assert "Plan for shop" in stdout
+    assert stdout.rstrip().endswith("done []")

@@ -28,7 +28,7 @@ def __getattr__(name: str) -> object:
     # The director pulls in every phase; importing it lazily keeps `import jobsite` (and so
     # every plugin's import and `jobsite --help`) light.
     if name in _LAZY:
-        from jobsite import director  # noqa: PLC0415
+        from jobsite import director
 
         return getattr(director, name)
     raise AttributeError(f"module 'jobsite' has no attribute {name!r}")
