@@ -65,6 +65,7 @@ instance_groups:
   jobs: [{name: worker, release: app}]
 """
 
+
 class Site:
     """A directory with a store file, a mock cloud state file with a stemcell uploaded, a
     cloud config in the store, and the command line run against them."""
