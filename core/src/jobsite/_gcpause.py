@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-__all__ = ["gc_paused", "without_gc"]
+__all__ = ["gc_frozen", "gc_paused", "without_gc"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -63,3 +63,31 @@ def without_gc(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
 
     return wrapper
+
+
+_frozen_depth = 0
+
+
+@contextlib.contextmanager
+def gc_frozen() -> Iterator[None]:
+    """Keep the objects that exist now out of the cyclic collector's sight for a while.
+
+    For long asynchronous work (a deploy) that allocates steadily on top of a big, settled
+    heap (the plan: blueprint, floorplan, remodels): ``gc.freeze()`` moves what exists into
+    the permanent generation, so the full collections the deploy's own garbage triggers no
+    longer walk the plan each time (measured: three full collections during a 1,000-instance
+    deploy took 120 ms, one of them 58 ms on the critical path). The collector keeps running
+    for new objects. Nests; the last block to leave unfreezes.
+    """
+    global _frozen_depth
+    with _lock:
+        if _frozen_depth == 0:
+            gc.freeze()
+        _frozen_depth += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _frozen_depth -= 1
+            if _frozen_depth == 0:
+                gc.unfreeze()

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import attrs
 
+from jobsite._gcpause import gc_frozen
 from jobsite.assembler._actions import ACTION_NAMES, RetryPolicy, carry_out
 from jobsite.assembler._context import AssemblyContext, DeployRefused, stemcell_problems
 from jobsite.assembler._events import (
@@ -238,10 +239,11 @@ async def assemble(
                 remodels=len(plan.construction.remodels),
             )
         )
-        async with anyio.create_task_group() as renewals:
-            renewals.start_soon(_renew, store, lock, holder)
-            outcome = await scheduler.run()
-            renewals.cancel_scope.cancel()
+        with gc_frozen():
+            async with anyio.create_task_group() as renewals:
+                renewals.start_soon(_renew, store, lock, holder)
+                outcome = await scheduler.run()
+                renewals.cancel_scope.cancel()
         if failures:
             state = "error"
         elif any(o != "done" for o in outcome.values()):
