@@ -723,6 +723,13 @@ TYPES: dict[str, type] = {
     "array": list,
 }
 CORE_CODES = [
+    "disk_detached",
+    "vm_reused",
+    "disk_reused",
+    "stopped",
+    "started",
+    "restart",
+    "disk_leftover",
     "new_instance",
     "scale_down",
     "group_removed",
