@@ -24,7 +24,7 @@ pytestmark = pytest.mark.anyio
 CHILD = Path(__file__).with_name("crash_deploy.py")
 
 
-def small(version: str = "1.0") -> dict[str, Any]:
+def small(version: str = "1.0", strategy: str = "serial") -> dict[str, Any]:
     """Two web instances with disks, one worker: every kind of step, few boundaries."""
     return {
         "name": "shop",
@@ -35,6 +35,7 @@ def small(version: str = "1.0") -> dict[str, Any]:
             "max_in_flight": 2,
             "canary_watch_time": "0-1000",
             "update_watch_time": "0-1000",
+            "strategy": strategy,
         },
         "instance_groups": [
             {
@@ -112,4 +113,18 @@ async def test_a_deploy_killed_at_any_step_boundary_converges_on_rerun(
     (deployed / "manifest.yml").write_text(yaml.safe_dump(small()))
     assert run_child(deployed, 10**6).returncode == 0
     boundaries = await crash_everywhere(site, deployed, small("2.0"))
+    assert boundaries > 20
+
+
+async def test_a_hot_swap_killed_at_any_step_boundary_converges_on_rerun(
+    site: Site, tmp_path: Path
+) -> None:
+    """Killed between creating new VMs and swapping them in, a rerun adopts what was made
+    (never creating twice, never leaking: bosh#2072), whatever the moment of the kill."""
+    await site.director.__aexit__(None, None, None)
+    deployed = tmp_path / "deployed"
+    shutil.copytree(site.tmp_path, deployed, ignore=shutil.ignore_patterns("deployed*"))
+    (deployed / "manifest.yml").write_text(yaml.safe_dump(small(strategy="hot_swap")))
+    assert run_child(deployed, 10**6).returncode == 0
+    boundaries = await crash_everywhere(site, deployed, small("2.0", strategy="hot_swap"))
     assert boundaries > 20
