@@ -20,18 +20,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import anyio.to_thread
 import attrs
 
 from jobsite.architect import Blueprint
 from jobsite.assembler import DeployResult, RetryPolicy, StopSignal, assemble
 from jobsite.config import Document, load_deployment, parse_yaml
 from jobsite.driver import DriverContext
-from jobsite.errors import ConfigError
+from jobsite.errors import ConfigError, JobsiteError
 from jobsite.foreman import Limitations, UpdatePolicy, collect_remodels, order_remodels
 from jobsite.inspector import survey
 from jobsite.planning import Plan, PlanRequest, make_plan
 from jobsite.plugins import Plugins, load_plugins
-from jobsite.store import Batch, open_store
+from jobsite.stemcell import import_stemcell, read_stemcell
+from jobsite.store import Batch, StemcellRecord, open_store
 from jobsite.store._open import default_home
 
 if TYPE_CHECKING:
@@ -278,6 +280,80 @@ class Director:
         if result.ok:
             await self.store.apply(Batch().delete_deployment(deployment))
         return result
+
+    # --- stemcells -----------------------------------------------------------------------------
+
+    async def upload_stemcell(self, path: Path | str) -> StemcellRecord:
+        """Import the stemcell tarball at ``path`` into this director's cloud and record it
+        (``jobsite upload-stemcell``). A stemcell already uploaded with the same name and
+        version for this CPI is returned as it is, without calling the CPI."""
+        cpi_name = self.config.cpi.name
+        stemcell = await anyio.to_thread.run_sync(read_stemcell, path)
+        for record in await self.store.list_stemcells():
+            if (record.name, record.version, record.cpi) == (
+                stemcell.name,
+                stemcell.version,
+                cpi_name,
+            ):
+                return record
+        stemcell, cid = await import_stemcell(self.cpi, path, home=self.home)
+        record = StemcellRecord(
+            name=stemcell.name,
+            version=stemcell.version,
+            os=stemcell.os,
+            cid=cid,
+            cpi=cpi_name,
+            sha1=stemcell.sha1,
+        )
+        await self.store.apply(Batch().put_stemcell(record))
+        return record
+
+    async def stemcells(self) -> list[tuple[StemcellRecord, tuple[str, ...]]]:
+        """Every uploaded stemcell (of every CPI) with the deployments whose VMs use it."""
+        vms = await self.store.list_vms()
+        return [
+            (record, tuple(sorted({v.deployment for v in vms if self._uses_stemcell(v, record)})))
+            for record in await self.store.list_stemcells()
+        ]
+
+    async def delete_stemcell(self, name: str, version: str) -> StemcellRecord:
+        """Delete stemcell ``name``/``version`` from this director's cloud and forget it
+        (``jobsite delete-stemcell``); refused while any deployment's VM uses it."""
+        cpi_name = self.config.cpi.name
+        records = [s for s in await self.store.list_stemcells() if s.name == name]
+        record = next((s for s in records if s.version == version and s.cpi == cpi_name), None)
+        if record is None:
+            others = sorted({s.cpi or "(none)" for s in records if s.version == version})
+            if others:
+                raise ConfigError(
+                    f"stemcell {name}/{version} is not uploaded for CPI {cpi_name!r} "
+                    f"(it is for: {', '.join(others)}); pass --cpi to choose"
+                )
+            known = sorted({s.version for s in records})
+            hint = f" (known versions: {', '.join(known)})" if known else ""
+            raise ConfigError(f"stemcell {name}/{version} is not uploaded{hint}")
+        users = sorted(
+            {v.deployment for v in await self.store.list_vms() if self._uses_stemcell(v, record)}
+        )
+        if users:
+            noun = "deployment" if len(users) == 1 else "deployments"
+            raise JobsiteError(
+                f"stemcell {name}/{version} is in use by {noun} {', '.join(users)}: delete "
+                f"or redeploy {'it' if len(users) == 1 else 'them'} onto another stemcell first"
+            )
+        await self.cpi.delete_stemcell(record.cid)
+        await self.store.apply(Batch().delete_stemcell(name, version, cpi_name))
+        return record
+
+    @staticmethod
+    def _uses_stemcell(vm: VmRecord, stemcell: StemcellRecord) -> bool:
+        """Whether ``vm`` was created from ``stemcell``: by cid, or by the os (or name) and
+        version it was asked for (erring towards "in use", which only refuses a deletion)."""
+        if vm.stemcell_cid is not None and vm.stemcell_cid == stemcell.cid:
+            return True
+        return vm.stemcell_os in (stemcell.os, stemcell.name) and (
+            vm.stemcell_version == stemcell.version
+        )
 
     # --- reading -------------------------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from jobsite.cli import (
     _interpolate,
     _plan,
     _plugins,
+    _stemcells,
     _store,
     _tasks,
     _validate,
@@ -18,4 +19,15 @@ from jobsite.cli._app import cli, main
 __all__ = ["cli", "main"]
 
 # Each command module adds itself to ``cli`` when imported.
-del _configs, _deploy, _instances, _interpolate, _plan, _plugins, _store, _tasks, _validate
+del (
+    _configs,
+    _deploy,
+    _instances,
+    _interpolate,
+    _plan,
+    _plugins,
+    _stemcells,
+    _store,
+    _tasks,
+    _validate,
+)
