@@ -238,7 +238,7 @@ def test_a_deployment_name_that_is_not_the_manifests_is_refused(site: Site) -> N
 def test_canaries_and_max_in_flight_override_the_manifest(site: Site) -> None:
     result = site.deploy("--dry-run", "--canaries", "0", "--max-in-flight", "100%")
     assert "canaries" not in result.stdout
-    assert "web: batch 1 of 1" in result.stdout
+    assert "web: update" in result.stdout
     assert "(update; max_in_flight 2; 10 remodels)" in result.stdout
     bad = site.deploy("--dry-run", "--max-in-flight", "0", code=2)
     assert "--max-in-flight" in bad.stderr

@@ -1,10 +1,11 @@
 """The ``hot_swap`` strategy (jobsite-hot-swap): BOSH's create-swap-delete for a whole deploy.
 
 Every VM that can be is created first (``create VMs``), replaced instances' VMs as standbys;
-then unneeded instances are deleted; then per group, canaries and batches as ``serial`` draws
-them, each replaced instance stopped, swapped onto its new VM and started; the old VMs are
-deleted last (``delete old VMs``). New VMs take a spare address where the old VM holds the
-one they were given; where that cannot be, the instance falls back to delete-first.
+then unneeded instances are deleted; then per group, canaries and a rolling pool of
+``max_in_flight`` as ``serial`` draws them, each replaced instance stopped, swapped onto its
+new VM and started; the old VMs are deleted last (``delete old VMs``). New VMs take a spare
+address where the old VM holds the one they were given; where that cannot be, the instance
+falls back to delete-first.
 
 Remodels are built here the way core's diff shapes them, so these tests do not depend on the
 diff; the last ones go through ``jobsite.planning.make_plan`` with the installed plugins.
@@ -339,7 +340,7 @@ def ip_of(remodel: Remodel, network: str = "default") -> str | None:
 
 
 @pytest.mark.anyio
-async def test_a_replaced_instance_is_created_first_swapped_in_its_batch_and_deleted_last() -> None:
+async def test_a_replaced_instance_is_created_first_swapped_in_its_stage_and_deleted_last() -> None:
     given = replaced("web", "w0", "10.0.0.10", disks=("d1", "d2"))
     drawn = await plan(given, policy(group("web", 1), spares=spares_for(given)))
 
@@ -373,9 +374,9 @@ async def test_a_replaced_instance_is_created_first_swapped_in_its_batch_and_del
         "web/w0:apply:new-w0",
         "web/w0:start:new-w0",
     )
-    batch = list(stage(drawn, "web: canaries").remodels)
+    swapped_in = list(stage(drawn, "web: canaries").remodels)
     assert set(drawn.edges) == {
-        *itertools.pairwise(batch),
+        *itertools.pairwise(swapped_in),
         ("web/w0:create_vm:new-w0", "web/w0:swap:new-w0"),
         ("web/w0:swap:new-w0", "web/w0:delete_vm:old-w0"),
     }
@@ -456,9 +457,9 @@ async def test_every_vm_of_the_deploy_is_created_before_any_running_instance_is_
     # old VMs go last, after every group's last stage
     assert names(drawn)[-1] == CLEANUP_STAGE
     assert stage(drawn, CLEANUP_STAGE).after == (
-        "web: batch 2 of 2",
+        "web: update",
         "db: canaries",
-        "api: batch 2 of 2",
+        "api: update",
     )
     assert [drawn.remodel(rid).instance for rid in stage(drawn, CLEANUP_STAGE).remodels] == [
         "web-0",
@@ -498,7 +499,7 @@ async def test_unneeded_instances_leftover_vms_and_removed_groups_are_deleted_as
 async def test_a_deploy_that_creates_no_vm_has_no_create_or_cleanup_stage() -> None:
     given = [*jobs_only("web", "w0"), *jobs_only("web", "w1")]
     drawn = await plan(given, policy(group("web", 2)))
-    assert names(drawn) == ["web: canaries", "web: batch 1 of 1"]
+    assert names(drawn) == ["web: canaries", "web: update"]
     assert stage(drawn, "web: canaries").after == ()
     assert drawn.remodels == tuple(given)
     assert set(drawn.edges) == {
@@ -511,11 +512,11 @@ async def test_a_deploy_that_creates_no_vm_has_no_create_or_cleanup_stage() -> N
     assert (empty.stages, empty.edges, empty.remodels, empty.strategy) == ((), (), (), "hot_swap")
 
 
-# --- groups: canaries, batches, serial: false --------------------------------------------------
+# --- groups: canaries, the pool, serial: false -------------------------------------------------
 
 
 @pytest.mark.anyio
-async def test_canaries_then_batches_of_a_percentage_of_the_group() -> None:
+async def test_canaries_then_a_rolling_pool_of_a_percentage_of_the_group() -> None:
     given = fleet("web", 10)
     drawn = await plan(
         given,
@@ -531,30 +532,22 @@ async def test_canaries_then_batches_of_a_percentage_of_the_group() -> None:
             spares=spares_for(given),
         ),
     )
-    assert names(drawn) == [
-        CREATE_STAGE,
-        "web: canaries",
-        "web: batch 1 of 3",
-        "web: batch 2 of 3",
-        "web: batch 3 of 3",
-        CLEANUP_STAGE,
-    ]
+    assert names(drawn) == [CREATE_STAGE, "web: canaries", "web: update", CLEANUP_STAGE]
     assert members(drawn, "web: canaries") == ["web-0", "web-1"]
-    assert members(drawn, "web: batch 1 of 3") == ["web-2", "web-3", "web-4"]
-    assert members(drawn, "web: batch 3 of 3") == ["web-8", "web-9"]
+    # the rest is one pool: 3 instances at a time, the next starting as soon as one is done
+    assert members(drawn, "web: update") == [f"web-{n}" for n in range(2, 10)]
     canaries = stage(drawn, "web: canaries")
     assert (canaries.kind, canaries.max_in_flight, canaries.watch_time) == (
         "canary",
         2,
         (1000, 30000),
     )
-    for number in (1, 2, 3):
-        batch = stage(drawn, f"web: batch {number} of 3")
-        assert (batch.kind, batch.instance_group) == ("update", "web")
-        assert (batch.max_in_flight, batch.watch_time) == (3, (5000, 5000))  # 30% of 10
-    assert stage(drawn, "web: batch 1 of 3").after == ("web: canaries",)
-    assert stage(drawn, "web: batch 3 of 3").after == ("web: batch 2 of 3",)
-    assert stage(drawn, CLEANUP_STAGE).after == ("web: batch 3 of 3",)
+    assert canaries.after == (CREATE_STAGE,)
+    pool = stage(drawn, "web: update")
+    assert (pool.kind, pool.instance_group) == ("update", "web")
+    assert (pool.max_in_flight, pool.watch_time) == (3, (5000, 5000))  # 30% of 10
+    assert pool.after == ("web: canaries",)
+    assert stage(drawn, CLEANUP_STAGE).after == ("web: update",)
     for n in range(10):
         assert chain(drawn, f"web-{n}") == [
             "stop",
@@ -576,9 +569,9 @@ async def test_a_percentage_is_of_the_groups_size_and_canaries_obey_max_in_fligh
             spares=spares_for(given),
         ),
     )
-    assert names(drawn)[1:-1] == ["web: canaries", "web: batch 1 of 1"]
-    assert members(drawn, "web: batch 1 of 1") == ["web-1", "web-2"]
-    assert stage(drawn, "web: batch 1 of 1").max_in_flight == 2
+    assert names(drawn)[1:-1] == ["web: canaries", "web: update"]
+    assert members(drawn, "web: update") == ["web-1", "web-2"]
+    assert stage(drawn, "web: update").max_in_flight == 2
     five = fleet("web", 5)
     wide = await plan(
         five,
@@ -586,12 +579,17 @@ async def test_a_percentage_is_of_the_groups_size_and_canaries_obey_max_in_fligh
     )
     assert members(wide, "web: canaries") == ["web-0", "web-1", "web-2"]
     assert stage(wide, "web: canaries").max_in_flight == 1
+    assert names(wide)[1:-1] == ["web: canaries", "web: update"]
+    assert members(wide, "web: update") == ["web-3", "web-4"]
+    assert stage(wide, "web: update").max_in_flight == 1
     none = await plan(
         fleet("web", 4),
         policy(group("web", 4, canaries=0, max_in_flight=MaxInFlight(2)), spares=spares_for(five)),
     )
-    assert names(none)[1:-1] == ["web: batch 1 of 2", "web: batch 2 of 2"]
-    assert stage(none, "web: batch 1 of 2").after == (CREATE_STAGE,)
+    assert names(none)[1:-1] == ["web: update"]
+    assert members(none, "web: update") == ["web-0", "web-1", "web-2", "web-3"]
+    assert stage(none, "web: update").max_in_flight == 2
+    assert stage(none, "web: update").after == (CREATE_STAGE,)
 
 
 @pytest.mark.anyio
@@ -736,8 +734,8 @@ async def test_when_the_old_vms_addresses_are_unknown_every_address_is_taken_as_
 
 
 def assert_delete_first(drawn: ConstructionPlan, given: Sequence[Remodel], uuid: str) -> None:
-    """The instance runs in core's order inside one batch: no standby, no swap, nothing
-    created up front or deleted last."""
+    """The instance runs in core's order inside its group's stage: no standby, no swap,
+    nothing created up front or deleted last."""
     mine = [r for r in given if r.instance == uuid]
     ids = [r.id for r in mine]
     assert [r.id for r in drawn.remodels if r.instance == uuid] == ids
@@ -780,10 +778,12 @@ async def test_a_static_ip_cannot_be_held_by_two_vms_so_the_instance_is_replaced
     assert dict(why.details) == {"network": "default", "ip": "10.0.0.5", "cause": "static"}
     assert of(drawn, "w0", "delete_vm").reasons == (WHY_VM, why)
     assert of(drawn, "w0", "stop").reasons == (WHY_VM,)
-    # the other instance of the batch is still swapped
+    # the other instance of the group's stage is still swapped
     assert stage(drawn, CREATE_STAGE).remodels == ("web/web-0:create_vm:new-web-0",)
     assert stage(drawn, CLEANUP_STAGE).remodels == ("web/web-0:delete_vm:old-web-0",)
-    assert members(drawn, "web: batch 1 of 1") == ["w0", "web-0"]
+    assert names(drawn) == [CREATE_STAGE, "web: update", CLEANUP_STAGE]
+    assert members(drawn, "web: update") == ["w0", "web-0"]
+    assert stage(drawn, "web: update").max_in_flight == 2
 
 
 @pytest.mark.anyio
@@ -836,7 +836,7 @@ async def test_an_instance_without_a_spare_address_is_replaced_delete_first() ->
 async def test_an_address_freed_by_an_instance_deleted_later_is_not_taken_up_front() -> None:
     # web/w9 is scaled down, freeing 10.0.0.19; the architect handed it to the new w5 and
     # as w0's spare, but w9's VM holds it until "delete unneeded instances", after
-    # "create VMs": both are created in their batches, after the deletion.
+    # "create VMs": both are created in their group's stage, after the deletion.
     given = [
         *removed("web", "w9", "10.0.0.19"),
         *replaced("web", "w0", "10.0.0.10"),
@@ -855,10 +855,11 @@ async def test_an_address_freed_by_an_instance_deleted_later_is_not_taken_up_fro
     )
     assert fallback_of(drawn, "w5").message == (
         "address 10.0.0.19 on default is held by VM cid-old-w9 of web/w9 until it is deleted: "
-        "the new VM is created in its batch, not up front"
+        "the new VM is created in its group's stage, not up front"
     )
     assert stage(drawn, CREATE_STAGE).remodels == ("web/w1:create_vm:new-w1",)
-    assert DELETE_STAGE in ancestors(drawn, "web: batch 1 of 1")
+    assert members(drawn, "web: update") == ["w0", "w5", "w1"]
+    assert DELETE_STAGE in ancestors(drawn, "web: update")
 
 
 @pytest.mark.anyio
@@ -872,10 +873,9 @@ async def test_a_group_asking_for_serial_is_planned_the_serial_way_inside_the_pl
     assert names(drawn) == [
         CREATE_STAGE,
         "web: canaries",
-        "web: batch 1 of 1",
+        "web: update",
         "db: canaries",
-        "db: batch 1 of 2",
-        "db: batch 2 of 2",
+        "db: update",
         CLEANUP_STAGE,
     ]
     for uuid in ("db-0", "db-1", "d9"):
@@ -884,9 +884,11 @@ async def test_a_group_asking_for_serial_is_planned_the_serial_way_inside_the_pl
             c for r in drawn.remodels if r.instance == uuid for c in r.codes
         }
     assert members(drawn, CREATE_STAGE) == ["web-0", "web-1"]
-    assert stage(drawn, "db: canaries").after == ("web: batch 1 of 1",)
+    assert stage(drawn, "db: canaries").after == ("web: update",)
+    assert members(drawn, "db: update") == ["db-1", "d9"]
+    assert stage(drawn, "db: update").after == ("db: canaries",)
     assert CREATE_STAGE in ancestors(drawn, "db: canaries")
-    assert stage(drawn, CLEANUP_STAGE).after == ("web: batch 1 of 1", "db: batch 2 of 2")
+    assert stage(drawn, CLEANUP_STAGE).after == ("web: update", "db: update")
 
 
 # --- adopting a VM an interrupted deploy created ------------------------------------------------
@@ -971,15 +973,12 @@ async def test_a_mixed_deploy_passes_cores_checks_and_is_deterministic() -> None
         CREATE_STAGE,
         DELETE_STAGE,
         "web: canaries",
-        "web: batch 1 of 2",
-        "web: batch 2 of 2",
+        "web: update",
         "db: canaries",
-        "db: batch 1 of 2",
-        "db: batch 2 of 2",
+        "db: update",
         "api: canaries",
-        "api: batch 1 of 1",
-        "log: batch 1 of 2",
-        "log: batch 2 of 2",
+        "api: update",
+        "log: update",
         CLEANUP_STAGE,
     ]
     fallen = {r.instance for r in drawn.remodels if "swap_fallback" in r.codes}
@@ -1007,15 +1006,22 @@ async def test_a_mixed_deploy_passes_cores_checks_and_is_deterministic() -> None
         "log-0",
         "log-1",
     ]
-    assert members(drawn, "web: batch 1 of 2") == ["web-2", "web-3", "web-4"]
-    assert members(drawn, "web: batch 2 of 2") == ["ws", "wn"]
-    assert stage(drawn, "api: canaries").after == ("db: batch 2 of 2",)
-    assert stage(drawn, "log: batch 1 of 2").after == ("db: batch 2 of 2",)
+    assert members(drawn, "web: update") == ["web-2", "web-3", "web-4", "ws", "wn"]
+    # 50% of web's 7 is 3, api's is 2; log has no canaries and the default of 1
+    assert [stage(drawn, f"{g}: update").max_in_flight for g in ("web", "api", "log")] == [3, 2, 1]
+    assert members(drawn, "log: update") == ["log-0", "log-1"]
+    assert stage(drawn, "web: update").after == ("web: canaries",)
+    assert stage(drawn, "db: update").after == ("db: canaries",)
+    assert stage(drawn, "api: update").after == ("api: canaries",)
+    # api and log (serial: false) both start when db is done, neither waits for the other
+    assert stage(drawn, "api: canaries").after == ("db: update",)
+    assert stage(drawn, "log: update").after == ("db: update",)
+    assert not ancestors(drawn, "log: update") & {"api: canaries", "api: update"}
     assert stage(drawn, CLEANUP_STAGE).after == (
-        "web: batch 2 of 2",
-        "db: batch 2 of 2",
-        "api: batch 1 of 1",
-        "log: batch 2 of 2",
+        "web: update",
+        "db: update",
+        "api: update",
+        "log: update",
     )
     for later in drawn.stages[1:]:
         assert CREATE_STAGE in ancestors(drawn, later.name)
@@ -1217,9 +1223,9 @@ async def test_a_manifest_asking_for_create_swap_delete_is_planned_by_hot_swap(
     assert names(drawn) == [
         CREATE_STAGE,
         "web: canaries",
-        "web: batch 1 of 1",
+        "web: update",
         "db: canaries",
-        "db: batch 1 of 1",
+        "db: update",
         CLEANUP_STAGE,
     ]
     web = [i.uuid for i in made.blueprint.instances if i.group == "web"]

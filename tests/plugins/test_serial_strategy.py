@@ -1,6 +1,6 @@
 """The ``serial`` strategy (jobsite-serial): BOSH's delete-create update as a construction plan.
 
-Unneeded instances first; then per group, canaries and batches of ``max_in_flight``; groups
+Unneeded instances first; then per group, canaries and a pool of ``max_in_flight``; groups
 one after another unless consecutive ones say ``serial: false``; each instance's remodels
 chained in the order given.
 """
@@ -116,7 +116,7 @@ def assert_every_remodel_once(drawn: ConstructionPlan, given: list[Remodel]) -> 
 
 
 @pytest.mark.anyio
-async def test_canaries_then_batches_of_a_percentage_of_the_group() -> None:
+async def test_canaries_then_a_rolling_pool_of_a_percentage_of_the_group() -> None:
     given = instances("web", 10)
     drawn = await plan(
         given,
@@ -131,16 +131,10 @@ async def test_canaries_then_batches_of_a_percentage_of_the_group() -> None:
             )
         ),
     )
-    assert [s.name for s in drawn.stages] == [
-        "web: canaries",
-        "web: batch 1 of 3",
-        "web: batch 2 of 3",
-        "web: batch 3 of 3",
-    ]
+    assert [s.name for s in drawn.stages] == ["web: canaries", "web: update"]
     assert members(drawn, "web: canaries") == ["web-0", "web-1"]
-    assert members(drawn, "web: batch 1 of 3") == ["web-2", "web-3", "web-4"]
-    assert members(drawn, "web: batch 2 of 3") == ["web-5", "web-6", "web-7"]
-    assert members(drawn, "web: batch 3 of 3") == ["web-8", "web-9"]
+    # the rest is one pool: 3 instances at a time, the next starting as soon as one is done
+    assert members(drawn, "web: update") == [f"web-{n}" for n in range(2, 10)]
     canaries = stage(drawn, "web: canaries")
     assert (canaries.kind, canaries.max_in_flight, canaries.watch_time) == (
         "canary",
@@ -148,13 +142,10 @@ async def test_canaries_then_batches_of_a_percentage_of_the_group() -> None:
         (1000, 30000),
     )
     assert canaries.after == ()
-    for number in (1, 2, 3):
-        batch = stage(drawn, f"web: batch {number} of 3")
-        assert (batch.kind, batch.instance_group) == ("update", "web")
-        assert (batch.max_in_flight, batch.watch_time) == (3, (5000, 5000))  # 30% of 10
-    assert stage(drawn, "web: batch 1 of 3").after == ("web: canaries",)
-    assert stage(drawn, "web: batch 2 of 3").after == ("web: batch 1 of 3",)
-    assert stage(drawn, "web: batch 3 of 3").after == ("web: batch 2 of 3",)
+    pool = stage(drawn, "web: update")
+    assert (pool.kind, pool.instance_group) == ("update", "web")
+    assert (pool.max_in_flight, pool.watch_time) == (3, (5000, 5000))  # 30% of 10
+    assert pool.after == ("web: canaries",)
     assert_every_remodel_once(drawn, given)
 
 
@@ -164,9 +155,9 @@ async def test_a_percentage_is_of_the_groups_size_not_of_the_instances_that_chan
     drawn = await plan(
         instances("web", 3), policy(group("web", 4, max_in_flight=MaxInFlight(50, percent=True)))
     )
-    assert [s.name for s in drawn.stages] == ["web: canaries", "web: batch 1 of 1"]
-    assert members(drawn, "web: batch 1 of 1") == ["web-1", "web-2"]
-    assert stage(drawn, "web: batch 1 of 1").max_in_flight == 2
+    assert [s.name for s in drawn.stages] == ["web: canaries", "web: update"]
+    assert members(drawn, "web: update") == ["web-1", "web-2"]
+    assert stage(drawn, "web: update").max_in_flight == 2
 
 
 @pytest.mark.anyio
@@ -177,18 +168,15 @@ async def test_canaries_run_no_more_at_once_than_max_in_flight() -> None:
     )
     assert members(drawn, "web: canaries") == ["web-0", "web-1", "web-2"]
     assert stage(drawn, "web: canaries").max_in_flight == 1
-    assert [s.name for s in drawn.stages][1:] == ["web: batch 1 of 2", "web: batch 2 of 2"]
+    assert [s.name for s in drawn.stages][1:] == ["web: update"]
+    assert stage(drawn, "web: update").max_in_flight == 1
 
 
 @pytest.mark.anyio
 async def test_unset_canaries_and_max_in_flight_mean_one_each_and_no_watch_time() -> None:
     drawn = await plan(instances("web", 3), policy(group("web", 3)))
-    assert [s.name for s in drawn.stages] == [
-        "web: canaries",
-        "web: batch 1 of 2",
-        "web: batch 2 of 2",
-    ]
-    assert [len(members(drawn, s.name)) for s in drawn.stages] == [1, 1, 1]
+    assert [s.name for s in drawn.stages] == ["web: canaries", "web: update"]
+    assert [len(members(drawn, s.name)) for s in drawn.stages] == [1, 2]
     assert {s.watch_time for s in drawn.stages} == {None}
     assert {s.max_in_flight for s in drawn.stages} == {1}
 
@@ -198,9 +186,9 @@ async def test_zero_canaries_means_no_canary_stage() -> None:
     drawn = await plan(
         instances("web", 4), policy(group("web", 4, canaries=0, max_in_flight=MaxInFlight(2)))
     )
-    assert [s.name for s in drawn.stages] == ["web: batch 1 of 2", "web: batch 2 of 2"]
+    assert [s.name for s in drawn.stages] == ["web: update"]
     assert {s.kind for s in drawn.stages} == {"update"}
-    assert stage(drawn, "web: batch 1 of 2").after == ()
+    assert stage(drawn, "web: update").after == ()
 
 
 @pytest.mark.anyio
@@ -228,11 +216,11 @@ async def test_serial_groups_update_one_after_another_in_manifest_order() -> Non
     drawn = await plan(given, policy(group("db", 2), group("api", 2)))
     assert [s.name for s in drawn.stages] == [
         "db: canaries",
-        "db: batch 1 of 1",
+        "db: update",
         "api: canaries",
-        "api: batch 1 of 1",
+        "api: update",
     ]
-    assert stage(drawn, "api: canaries").after == ("db: batch 1 of 1",)
+    assert stage(drawn, "api: canaries").after == ("db: update",)
 
 
 @pytest.mark.anyio
@@ -248,12 +236,12 @@ async def test_consecutive_non_serial_groups_update_alongside_each_other() -> No
         ),
     )
     # web and api both start once db is done, neither waits for the other ...
-    assert stage(drawn, "web: canaries").after == ("db: batch 1 of 1",)
-    assert stage(drawn, "api: canaries").after == ("db: batch 1 of 1",)
-    assert not ancestors(drawn, "api: batch 1 of 1") & {"web: canaries", "web: batch 1 of 1"}
-    assert not ancestors(drawn, "web: batch 1 of 1") & {"api: canaries", "api: batch 1 of 1"}
+    assert stage(drawn, "web: canaries").after == ("db: update",)
+    assert stage(drawn, "api: canaries").after == ("db: update",)
+    assert not ancestors(drawn, "api: update") & {"web: canaries", "web: update"}
+    assert not ancestors(drawn, "web: update") & {"api: canaries", "api: update"}
     # ... and the serial group after them waits for both.
-    assert stage(drawn, "log: canaries").after == ("web: batch 1 of 1", "api: batch 1 of 1")
+    assert stage(drawn, "log: canaries").after == ("web: update", "api: update")
 
 
 @pytest.mark.anyio
@@ -377,7 +365,7 @@ async def test_a_remodel_without_an_instance_has_no_edges() -> None:
 async def test_a_group_asking_for_another_strategy_is_still_planned_serially() -> None:
     hot = GroupUpdate(group="web", instances=2, update=UpdateConfig(), strategy="hot_swap")
     drawn = await plan(instances("web", 2), UpdatePolicy(strategy="serial", groups=(hot,)))
-    assert [s.name for s in drawn.stages] == ["web: canaries", "web: batch 1 of 1"]
+    assert [s.name for s in drawn.stages] == ["web: canaries", "web: update"]
     assert drawn.strategy == "serial"
 
 
@@ -460,13 +448,10 @@ async def test_core_diff_of_a_small_deployment_planned_through_the_entry_point()
     assert [s.name for s in drawn.stages] == [
         DELETE_STAGE,
         "db: canaries",
-        "db: batch 1 of 1",
+        "db: update",
         "web: canaries",
-        "web: batch 1 of 2",
-        "web: batch 2 of 2",
-        "api: batch 1 of 3",
-        "api: batch 2 of 3",
-        "api: batch 3 of 3",
+        "web: update",
+        "api: update",
     ]
     deleted = [drawn.remodel(rid) for rid in stage(drawn, DELETE_STAGE).remodels]
     assert [(r.instance, r.action, r.cid) for r in deleted] == [
@@ -476,13 +461,14 @@ async def test_core_diff_of_a_small_deployment_planned_through_the_entry_point()
         (None, "delete_vm", "vm-2"),
     ]
     # web and api (serial: false) both start when db is done; nothing waits on one of them
-    assert stage(drawn, "web: canaries").after == ("db: batch 1 of 1",)
-    assert stage(drawn, "api: batch 1 of 3").after == ("db: batch 1 of 1",)
+    assert stage(drawn, "web: canaries").after == ("db: update",)
+    assert stage(drawn, "api: update").after == ("db: update",)
     assert stage(drawn, "db: canaries").after == (DELETE_STAGE,)
     # 50% of 4 web instances is 2, of 3 api instances 1; api has no canaries
-    assert [len(members(drawn, s.name)) for s in drawn.stages[1:]] == [1, 1, 1, 2, 1, 1, 1, 1]
+    assert [len(members(drawn, s.name)) for s in drawn.stages[1:]] == [1, 1, 1, 3, 3]
+    assert [s.max_in_flight for s in drawn.stages[1:]] == [1, 1, 1, 2, 1]
     assert stage(drawn, "web: canaries").watch_time == (1000, 30000)
-    assert stage(drawn, "web: batch 1 of 2").watch_time == (2000, 2000)
+    assert stage(drawn, "web: update").watch_time == (2000, 2000)
     for s in drawn.stages[1:]:
         assert {drawn.remodel(rid).instance_group for rid in s.remodels} == {s.instance_group}
     # every new instance: create_vm, then apply, then start, chained

@@ -211,7 +211,9 @@ async def _create_vm(ctx: AssemblyContext, r: Remodel) -> None:
     else:
         cid, answered = created.vm_cid, {**networks, **dict(created.networks)}
     vm = attrs.evolve(intent, cid=cid, networks=answered, state="created", active=active)
-    await ctx.ledger.write(Batch().put_vm(vm))
+    # a cloud that lists its VMs lets the next run find this one by its agent id, so its
+    # cid need not be durable before the deploy goes on; any other cloud must wait for it
+    await ctx.ledger.write(Batch().put_vm(vm), wait=not isinstance(ctx.cpi, VmLister))
     ctx.vms[vm.id] = vm
     group, index = (None, None)
     if r.instance is not None:
@@ -339,7 +341,8 @@ async def _record_instance(ctx: AssemblyContext, r: Remodel) -> None:
         spec=_recorded_spec(ctx, r),
     )
     ctx.instances[r.instance] = record
-    await ctx.ledger.write(Batch().put_instance(record))
+    # a lost record only means the next plan applies and starts the instance again
+    await ctx.ledger.write(Batch().put_instance(record), wait=False)
 
 
 async def _apply(ctx: AssemblyContext, r: Remodel) -> None:
@@ -460,7 +463,8 @@ async def _attach_disk(ctx: AssemblyContext, r: Remodel) -> None:
             raise
     await ctx.agent.mount_disk(vm.agent_id, disk_cid)
     disk = attrs.evolve(disk, vm=vm.id)
-    await ctx.ledger.write(Batch().put_disk(disk))
+    # lost, the next plan attaches again, which finds the disk already there
+    await ctx.ledger.write(Batch().put_disk(disk), wait=False)
     ctx.disks[disk.id] = disk
 
 

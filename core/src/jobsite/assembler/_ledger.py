@@ -47,10 +47,20 @@ class Ledger:
         events): they go out with the next commit or :meth:`flush`."""
         self._pending.extend(batch.operations)
 
-    async def write(self, batch: Batch) -> None:
-        """Queue ``batch`` and return once it is committed (with whatever else is queued)."""
+    async def write(self, batch: Batch, *, wait: bool = True) -> None:
+        """Queue ``batch`` and return once it is committed (with whatever else is queued).
+
+        ``wait=False`` queues a result the next run could reconstruct from the cloud anyway
+        (a disk's attachment, an instance's applied spec): it goes out with the next commit,
+        always before any later intent (the queue is in order), and the deploy flushes it
+        at its end. Intents always wait: a side effect never happens before its intent is
+        durable.
+        """
         if self._broken is not None:
             raise StoreError(f"the state store failed earlier: {self._broken}")
+        if not wait:
+            self._pending.extend(batch.operations)
+            return
         self._pending.extend(batch.operations)
         self._queued += 1
         mine = self._queued

@@ -2,7 +2,7 @@
 create-swap-delete``, for the whole deploy at once).
 
 Every new VM is created up front, before any running instance is touched; then each
-instance group, in manifest order, swaps its canaries and then batches of ``max_in_flight``
+instance group, in manifest order, swaps its canaries and then the rest ``max_in_flight`` at a time
 onto their new VMs; the old VMs are deleted last. Registered under the name ``hot_swap`` by
 :mod:`jobsite_hot_swap.plugin`.
 

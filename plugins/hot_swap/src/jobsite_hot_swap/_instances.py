@@ -10,7 +10,7 @@ is created *standby*, beside the running one), puts a ``swap`` where the VM used
 replaced, and moves ``delete_vm(old)`` to the deploy's last stage::
 
     create VMs:       create_vm(new, standby) ─────────────┐
-    the group's batch: stop(old) → detach_disk(old)... → swap → attach_disk(new)... → apply → start
+    the group's stage: stop(old) → detach_disk(old)... → swap → attach_disk(new)... → apply → start
     delete old VMs:                                          └→ delete_vm(old)
 
 Two VMs then exist for the same instance for a while, so the new one cannot take an address
@@ -18,7 +18,7 @@ the old one still holds: on a manual network it takes the instance's spare addre
 the architect, :attr:`jobsite.foreman.UpdatePolicy.swap_addresses`). Where that is not
 possible (a static IP or a VIP, which only one VM can hold; no spare; an address some other
 VM keeps until it is deleted later) the instance falls back to core's delete-first order, in
-its batch, and says why.
+its group's stage, and says why.
 """
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ class Drawn:
     first: tuple[str, ...] = ()
     """The ``create_vm`` that goes to the ``create VMs`` stage."""
     batch: tuple[str, ...] = ()
-    """What goes to the instance's place among its group's canaries and batches (or to the
+    """What goes to the instance's place among its group's canaries and pool (or to the
     deletion stage), in chain order."""
     last: tuple[str, ...] = ()
     """The old VM's ``delete_vm``, for the ``delete old VMs`` stage."""
@@ -265,7 +265,7 @@ def _held_by_others(create: Remodel, held: Held) -> Reason | None:
                     placement,
                     f"address {placement.ip} on {placement.network} is held by "
                     f"{_vm_name(holder)} until it is deleted: the new VM is created in its "
-                    "batch, not up front",
+                    "group's stage, not up front",
                 )
     return None
 
@@ -306,7 +306,7 @@ def _swap(
     material: Any,
     changed: Sequence[Reason],
 ) -> Drawn:
-    """Create first (standby, on ``material``), swap in the batch, delete the old VM last."""
+    """Create first (standby, on ``material``), swap in the group's stage, delete the old last."""
     old, create = remodels[old_at], remodels[at]
     create = attrs.evolve(
         create,
@@ -351,10 +351,10 @@ def draw_instance(
     """One needed instance's remodels, drawn create-swap-delete where that is possible.
 
     - no ``create_vm`` (only jobs or disks change), or a group that asks for ``serial``:
-      as given, in the instance's batch;
+      as given, in the instance's stage;
     - a new VM for an instance with no VM to replace (a new instance): created up front,
-      the rest in the batch;
-    - a VM replaced: created up front as a standby, swapped in the batch, the old one
+      the rest in that stage;
+    - a VM replaced: created up front as a standby, swapped in that stage, the old one
       deleted last; on a spare address where the old VM holds the one it was given.
 
     A ``create_vm`` that already has a ``cid`` adopts a VM an interrupted deploy created:

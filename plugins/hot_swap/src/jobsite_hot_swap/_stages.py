@@ -1,4 +1,4 @@
-"""Instance groups drawn as stages: canaries, then batches of ``max_in_flight``, groups in
+"""Instance groups drawn as stages: canaries, then a pool of ``max_in_flight``, groups in
 manifest order with BOSH's ``serial: false`` runs.
 
 This is the same layout the ``serial`` strategy draws, so a deployment reads the same under
@@ -9,7 +9,6 @@ strategies must be installable, versioned and replaced independently.
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
 from jobsite.foreman import GroupUpdate, Stage
@@ -43,7 +42,7 @@ def _ids(pieces: Iterable[Piece]) -> tuple[str, ...]:
 def _group_stages(
     group: GroupUpdate, pieces: Sequence[Piece], after: tuple[str, ...]
 ) -> list[Stage]:
-    """One group's canaries, then its batches, each stage after the one before it.
+    """One group's canaries, then the rest as a rolling pool of ``max_in_flight``.
 
     ``max_in_flight`` is resolved against the group's size in the manifest, as BOSH resolves
     a percentage, so ``50%`` of a 4-instance group is 2 even when only 3 instances change.
@@ -75,13 +74,11 @@ def _group_stages(
             )
         )
     rest = pieces[canaries:]
-    count = math.ceil(len(rest) / in_flight)
-    for number in range(count):
-        batch = rest[number * in_flight : (number + 1) * in_flight]
+    if rest:
         stages.append(
             Stage(
-                name=f"{group.group}: batch {number + 1} of {count}",
-                remodels=_ids(batch),
+                name=f"{group.group}: update",
+                remodels=_ids(rest),
                 after=(stages[-1].name,) if stages else after,
                 kind="update",
                 instance_group=group.group,

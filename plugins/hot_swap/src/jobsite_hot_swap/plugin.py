@@ -32,5 +32,5 @@ def _hot_swap(context: DriverContext) -> HotSwapStrategy:
 
 @hookimpl
 def jobsite_register_strategies(register: Register) -> None:
-    """BOSH's ``create-swap-delete`` update: new VMs first, swapped in batch by batch."""
+    """BOSH's ``create-swap-delete`` update: new VMs first, swapped in a rolling pool."""
     register("hot_swap", _hot_swap)

@@ -12,14 +12,14 @@ any running instance is touched:
    here, and nothing that runs has changed;
 2. ``delete unneeded instances``, as BOSH deletes them before updating;
 3. each instance group, in manifest order and with BOSH's ``serial: false`` runs, updates
-   its canaries and then batches of ``max_in_flight``, exactly as the ``serial`` strategy
+   its canaries and then a rolling pool of ``max_in_flight``, exactly as the ``serial`` strategy
    draws them; an instance is stopped, its disks detached, *swapped* onto its new VM, its
    disks attached, its jobs applied and started;
 4. ``delete old VMs``: the VMs swapped out, once every group is done, so until then a bad
    update can still be reverted onto a VM that was running it.
 
 An instance that cannot have two VMs at once (a static IP or a VIP, no spare address) falls
-back to the delete-first order inside its batch, as BOSH's create-swap-delete falls back to
+back to the delete-first order inside its group's stage, as BOSH's create-swap-delete falls back to
 delete-create, and says why in a ``swap_fallback`` reason; a group that asks for ``serial``
 is planned entirely the ``serial`` way. Either way every later stage still comes after
 ``create VMs``. Pure and deterministic: the plan depends only on the remodels and policy.
@@ -199,7 +199,7 @@ class HotSwapStrategy:
 
     async def plan(self, remodels: Sequence[Remodel], update: UpdatePolicy) -> ConstructionPlan:
         """Order ``remodels`` into ``create VMs``, the deletions, each group's canaries and
-        batches (swapping instances onto their new VMs), then ``delete old VMs``."""
+        pools (swapping instances onto their new VMs), then ``delete old VMs``."""
         return hot_swap_plan(
             remodels, update, create_max_in_flight=self.create_max_in_flight, strategy=self.name
         )

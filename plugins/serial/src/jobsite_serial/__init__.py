@@ -1,7 +1,7 @@
 """jobsite-serial: the ``serial`` update strategy (BOSH's ``vm_strategy: delete-create``).
 
 Unneeded instances are deleted first; then each instance group, in manifest order, updates
-its canaries and then batches of ``max_in_flight``, each instance stopped, its VM replaced
+its canaries and then a rolling pool of ``max_in_flight``, each instance stopped, its VM replaced
 where needed, its jobs applied and started. Registered under the name ``serial`` by
 :mod:`jobsite_serial.plugin`.
 

@@ -28,5 +28,5 @@ def _serial(context: DriverContext) -> SerialStrategy:
 
 @hookimpl
 def jobsite_register_strategies(register: Register) -> None:
-    """BOSH's ``delete-create`` update: canaries, batches of ``max_in_flight``, serial groups."""
+    """BOSH's ``delete-create`` update: canaries, a pool of ``max_in_flight``, serial groups."""
     register("serial", _serial)
