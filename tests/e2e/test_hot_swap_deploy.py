@@ -111,3 +111,22 @@ async def test_a_static_ip_instance_is_replaced_delete_first(site: Site) -> None
         if r.group == "worker" and vm
     ) == ["10.0.0.10", "10.0.0.11"]
     await site.converged(bumped)
+
+
+async def test_jobs_are_applied_on_the_standby_vm_before_the_old_one_stops(site: Site) -> None:
+    """Installing jobs (often an update's slowest step) happens while the old VM still
+    serves; with a disk migration in the same update, the apply waits for the new disk."""
+    assert (await site.deploy(hot(site))).ok
+    plan = await site.plan(hot(site, "2.0"))
+    for instance in {r.instance for r in plan.construction.remodels}:
+        actions = [r.action for r in plan.construction.remodels if r.instance == instance]
+        assert actions.index("apply") < actions.index("stop")
+    resized = hot(site, "2.0", web={"persistent_disk_type": "twenty"})
+    plan = await site.plan(resized)
+    web = {r.instance for r in plan.construction.remodels if r.instance_group == "web"}
+    for instance in web:
+        actions = [r.action for r in plan.construction.remodels if r.instance == instance]
+        assert actions.index("apply") > actions.index("migrate_disk")
+    result = await site.director.deploy(plan)
+    assert result.ok, result.failures
+    await site.converged(resized)

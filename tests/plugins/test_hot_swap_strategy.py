@@ -365,25 +365,30 @@ async def test_a_replaced_instance_is_created_first_swapped_in_its_stage_and_del
     assert swap.reasons == of(drawn, "w0", "create_vm").reasons
     assert swap.reasons[0] == WHY_VM
     assert stage(drawn, "web: canaries").remodels == (
+        "web/w0:apply:new-w0",  # on the standby VM, while the old one still runs
         "web/w0:stop:old-w0",
         "web/w0:detach_disk:d1@old-w0",
         "web/w0:detach_disk:d2@old-w0",
         "web/w0:swap:new-w0",
         "web/w0:attach_disk:d1@new-w0",
         "web/w0:attach_disk:d2@new-w0",
-        "web/w0:apply:new-w0",
         "web/w0:start:new-w0",
     )
     swapped_in = list(stage(drawn, "web: canaries").remodels)
     assert set(drawn.edges) == {
         *itertools.pairwise(swapped_in),
         ("web/w0:create_vm:new-w0", "web/w0:swap:new-w0"),
+        ("web/w0:create_vm:new-w0", "web/w0:apply:new-w0"),
         ("web/w0:swap:new-w0", "web/w0:delete_vm:old-w0"),
     }
     assert len(drawn.edges) == len(set(drawn.edges))
-    # the plan lists the swap right after the VM it swaps onto
-    listed = [r.id for r in drawn.remodels]
-    assert listed.index("web/w0:swap:new-w0") == listed.index("web/w0:create_vm:new-w0") + 1
+    # the plan lists the instance's remodels in the order they run
+    listed = [r.id for r in drawn.remodels if r.instance == "w0"]
+    assert listed == [
+        "web/w0:create_vm:new-w0",
+        *stage(drawn, "web: canaries").remodels,
+        "web/w0:delete_vm:old-w0",
+    ]
 
 
 @pytest.mark.anyio
@@ -550,11 +555,11 @@ async def test_canaries_then_a_rolling_pool_of_a_percentage_of_the_group() -> No
     assert stage(drawn, CLEANUP_STAGE).after == ("web: update",)
     for n in range(10):
         assert chain(drawn, f"web-{n}") == [
+            "apply",
             "stop",
             "detach_disk",
             "swap",
             "attach_disk",
-            "apply",
             "start",
         ]
 
@@ -822,7 +827,7 @@ async def test_an_instance_without_a_spare_address_is_replaced_delete_first() ->
     assert why.message.endswith("the VM is replaced delete-first")
     assert "10.0.0.10" in why.message
     assert why.details["cause"] == "no_spare"
-    assert chain(drawn, "w1") == ["stop", "detach_disk", "swap", "attach_disk", "apply", "start"]
+    assert chain(drawn, "w1") == ["apply", "stop", "detach_disk", "swap", "attach_disk", "start"]
     # a spare on another network is no spare for this one
     other = await plan(
         replaced("web", "w0", "10.0.0.10"),
@@ -924,7 +929,7 @@ async def test_an_adopted_vm_keeps_its_material_and_still_goes_first() -> None:
     assert of(drawn, "w0", "create_vm").options["standby"] is True
     assert of(drawn, "w1", "create_vm").options["standby"] is True
     assert "standby" not in of(drawn, "w2", "create_vm").options
-    assert chain(drawn, "w0") == ["stop", "detach_disk", "swap", "attach_disk", "apply", "start"]
+    assert chain(drawn, "w0") == ["apply", "stop", "detach_disk", "swap", "attach_disk", "start"]
     assert members(drawn, CLEANUP_STAGE) == ["w0", "w1"]
 
 
@@ -1240,11 +1245,11 @@ async def test_a_manifest_asking_for_create_swap_delete_is_planned_by_hot_swap(
         assert create.options["standby"] is True
         assert "address_changed" in of(drawn, uuid, "start").codes
         assert chain(drawn, uuid) == [
+            "apply",
             "stop",
             "detach_disk",
             "swap",
             "attach_disk",
-            "apply",
             "start",
         ]
     # db's static IPs cannot be held twice: replaced delete-first, and it says why

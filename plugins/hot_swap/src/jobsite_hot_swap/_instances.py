@@ -299,6 +299,9 @@ def _lift(remodels: Sequence[Remodel], at: int, create: Remodel) -> Drawn:
     )
 
 
+_DISK_CHANGES = frozenset({"create_disk", "migrate_disk", "orphan_disk"})
+
+
 def _swap(
     remodels: Sequence[Remodel],
     at: int,
@@ -334,8 +337,17 @@ def _swap(
         else:
             out.append(remodel)
     chain = [r for r in out if r.id not in (create.id, old.id)]
+    if not any(r.action in _DISK_CHANGES for r in chain):
+        # Apply first, on the standby VM while the old one still runs: installing jobs and
+        # packages (often the slowest step of an update) leaves the instance's downtime,
+        # which is then only stop, the disk move and start. With a disk migration the spec
+        # names the new disk, so the apply waits for it.
+        applies = [r for r in chain if r.action == "apply"]
+        chain = applies + [r for r in chain if r.action != "apply"]
+        out = [create, *chain, old]  # the order it runs in
     edges = [(a.id, b.id) for a, b in itertools.pairwise(chain)]
     edges += ((create.id, swap.id), (swap.id, old.id))
+    edges += ((create.id, r.id) for r in chain[:1] if r.action == "apply")
     return Drawn(
         remodels=tuple(out),
         first=(create.id,),
