@@ -190,3 +190,22 @@ async def test_delete_deployment_removes_every_vm_and_orphans_disks(site: Site) 
     assert vm_cids(site) == set()
     assert await site.store.get_deployment("shop") is None
     assert len(await site.store.list_disks(orphaned=True)) == 3
+
+
+async def test_stemcell_version_latest_is_the_newest_uploaded_and_follows_uploads(
+    site: Site,
+) -> None:
+    latest = site.manifest(
+        stemcells=[{"alias": "default", "os": "ubuntu-jammy", "version": "latest"}]
+    )
+    assert (await site.deploy(latest)).ok
+    versions = {v.stemcell_version for v in await site.store.list_vms("shop")}
+    assert versions == {"2.0"}
+    await site.converged(latest)
+    await site.upload_stemcell(site.director, "10.0")  # newer than 2.0, as numbers go
+    plan = await site.plan(latest)
+    codes = {c for r in plan.construction.remodels for c in r.codes}
+    assert "stemcell_changed" in codes
+    assert (await site.director.deploy(plan)).ok
+    assert {v.stemcell_version for v in await site.store.list_vms("shop")} == {"10.0"}
+    await site.converged(latest)

@@ -67,6 +67,10 @@ class ArchitectInputs:
     """Instance uuids and group names whose VMs the operator asked to recreate."""
     recreate_all: bool = False
     """``--recreate``: every VM of the deployment."""
+    latest_stemcells: Mapping[str, str] = attrs.field(factory=dict)
+    """Stemcell os (and name) → the newest uploaded version: what a manifest's ``version:
+    latest`` means, so uploading a newer stemcell makes the next deploy replace VMs, as in
+    BOSH. A ``latest`` with nothing uploaded stays ``latest`` (the deploy refuses it)."""
     swap_groups: frozenset[str] = frozenset()
     """Instance groups whose strategy creates an instance's new VM while the old one still
     holds its address: each of their instances gets a spare address drawn
@@ -147,7 +151,7 @@ def draw_blueprint(inputs: ArchitectInputs) -> Blueprint:
             jobs.extend(_jobs(manifest, group, p, addons, versions))
             disks.extend(_disks(group, p, cloud))
             if not group.is_errand and state != "detached":
-                vms.append(_vm(manifest, group, p, cloud, networks, book))
+                vms.append(_vm(manifest, group, p, cloud, networks, book, inputs.latest_stemcells))
     swap_addresses = _spares(inputs.swap_groups, instances, vms, book, networks)
     groups = tuple(
         GroupMaterial(
@@ -244,6 +248,7 @@ def _vm(
     cloud: CloudConfig,
     networks: Mapping[str, Network],
     book: AddressBook,
+    latest: Mapping[str, str],
 ) -> VmMaterial:
     # BOSH merges az, then vm_type, then each vm_extension, shallowly (Hash#merge)
     props: dict[str, Any] = {}
@@ -258,10 +263,14 @@ def _vm(
         if ext is not None:
             props.update(ext.cloud_properties)
     stemcell = manifest.stemcell(group.stemcell or "")
+    os_name = (stemcell.os or stemcell.name or "") if stemcell else ""
+    version = stemcell.version if stemcell else ""
+    if version == "latest":
+        version = latest.get(os_name, version)
     return VmMaterial(
         instance=p.uuid,
-        stemcell_os=(stemcell.os or stemcell.name or "") if stemcell else "",
-        stemcell_version=stemcell.version if stemcell else "",
+        stemcell_os=os_name,
+        stemcell_version=version,
         cloud_properties=props,
         vm_resources=group.vm_resources,
         networks=tuple(_network(group, p, networks, book)),

@@ -9,7 +9,7 @@ values and returns a new one.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING
 
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from jobsite.cpi import Cpi
     from jobsite.plugins import Plugins
-    from jobsite.store import Store
+    from jobsite.store import StemcellRecord, Store
 
 __all__ = ["PlanRequest", "make_plan", "plan_problems"]
 
@@ -82,6 +82,25 @@ def plan_problems(floorplan: Floorplan, limitations: Limitations) -> list[str]:
         for d in floorplan.drift
         if d.kind == "vm_missing" and d.instance is not None and d.vm in active
     ]
+
+
+def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    """Order versions as BOSH does: dotted parts compared as numbers where they are
+    numbers (``1.10`` is newer than ``1.9``), as text otherwise."""
+    return tuple(
+        (0, int(part)) if part.isdigit() else (1, part)
+        for part in version.replace("-", ".").split(".")
+    )
+
+
+def latest_stemcells(stemcells: Iterable[StemcellRecord]) -> dict[str, str]:
+    """Stemcell os and name → the newest version uploaded."""
+    out: dict[str, str] = {}
+    for record in stemcells:
+        for key in {record.os, record.name}:
+            if key not in out or version_key(record.version) > version_key(out[key]):
+                out[key] = record.version
+    return out
 
 
 def held_addresses(floorplan: Floorplan) -> dict[str, frozenset[str]]:
@@ -208,6 +227,7 @@ async def make_plan(
         restart=request.restart,
         recreate_all=request.recreate,
         swap_groups=swap_groups,
+        latest_stemcells=latest_stemcells(await store.list_stemcells()),
     )
     blueprint = draw_blueprint(inputs)
     extra = [
