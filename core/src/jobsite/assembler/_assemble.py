@@ -62,6 +62,9 @@ if TYPE_CHECKING:
 
 __all__ = ["DeployResult", "StopSignal", "assemble"]
 
+FLUSH_INTERVAL = 0.05
+"""Seconds between commits of the writes nobody waits for (results, task-log events)."""
+
 LOCK_TTL = 60.0
 """Seconds a deployment lock lasts unless renewed (renewed every third of that)."""
 
@@ -242,6 +245,7 @@ async def assemble(
         with gc_frozen():
             async with anyio.create_task_group() as renewals:
                 renewals.start_soon(_renew, store, lock, holder)
+                renewals.start_soon(ledger.flush_every, FLUSH_INTERVAL)
                 outcome = await scheduler.run()
                 renewals.cancel_scope.cancel()
         if failures:

@@ -69,6 +69,15 @@ class Ledger:
                 return  # someone else's commit carried our writes
             await self._commit()
 
+    async def flush_every(self, interval: float) -> None:
+        """Commit what is queued every ``interval`` seconds, until cancelled: writes that
+        nobody waits for (results, events) then reach the store promptly even when no
+        intent comes along to carry them, off every instance's critical path."""
+        while True:
+            await anyio.sleep(interval)
+            if self._pending and not self._lock.locked():
+                await self.flush()
+
     async def flush(self) -> None:
         """Commit whatever is queued."""
         async with self._lock:
