@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import copy
+import os
+import uuid
 from typing import TYPE_CHECKING, Any
 
+import attrs
 import pytest
 import yaml
 
@@ -15,7 +18,7 @@ from jobsite.planning import Plan, PlanRequest, render_text
 from jobsite.store import Batch, StemcellRecord
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Iterator
     from pathlib import Path
 
     from jobsite.config import DeploymentConfigs
@@ -221,6 +224,44 @@ async def assert_consistent(director: Director, deployment: str) -> None:
     for vm in vms:
         assert vm.state == "created", vm
         assert vm.active, vm
+
+
+POSTGRES_URL = os.environ.get("JOBSITE_TEST_POSTGRES", "postgresql://127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def pg_store_url() -> Iterator[str]:
+    """A fresh schema in the test PostgreSQL database (dropped after), as a store URL; the
+    test is skipped, saying why, where no server answers."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 does not answer: {' '.join(str(exc).split())}")
+    name = f"jobsite_e2e_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {name}")
+    try:
+        yield f"{POSTGRES_URL}?options=-csearch_path%3D{name}&application_name={name}"
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                (name,),
+            )
+            admin.execute(f"DROP SCHEMA {name} CASCADE")
+
+
+@pytest.fixture
+async def pg_site(tmp_path: Path, pg_store_url: str) -> AsyncIterator[Site]:
+    """A :class:`Site` whose store is PostgreSQL (the mock cloud stays a file)."""
+    config = attrs.evolve(director_config(tmp_path), store=pg_store_url)
+    async with Director(config) as d:
+        await upload_stemcell(d)
+        await upload_stemcell(d, "2.0")
+        await d.store.add_config("cloud", "default", yaml.safe_dump(CLOUD))
+        yield Site(d, tmp_path)
 
 
 @pytest.fixture
