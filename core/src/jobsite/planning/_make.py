@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from jobsite._gcpause import gc_frozen
 from jobsite.architect import ArchitectInputs, draw_blueprint
 from jobsite.config import DeploymentConfigs, UpdateConfig
 from jobsite.driver import DriverContext
@@ -246,7 +247,8 @@ async def make_plan(
     policy = attrs.evolve(
         update_policy(blueprint, default=request.strategy or DEFAULT_STRATEGY), strategy=drawer
     )
-    construction = await order_remodels(strategies.get(drawer), drawer, remodels, policy)
+    with gc_frozen():  # the blueprint, floorplan and remodels are settled: don't rescan them
+        construction = await order_remodels(strategies.get(drawer), drawer, remodels, policy)
     return Plan(
         deployment=deployment,
         id_seed=id_seed,
