@@ -10,6 +10,13 @@ from jobsite.foreman._construction import (
     UpdatePolicy,
 )
 from jobsite.foreman._diff import changed_keys, changed_paths, diff, same
+from jobsite.foreman._drawing import (
+    DEFAULT_CANARIES,
+    DEFAULT_MAX_IN_FLIGHT,
+    Unit,
+    draw_groups,
+    units,
+)
 from jobsite.foreman._foreman import (
     DEFAULT_STRATEGY,
     collect_remodels,
@@ -23,6 +30,8 @@ from jobsite.foreman._spec import SPEC_VERSION, instance_spec, plain
 
 __all__ = [
     "ACTIONS",
+    "DEFAULT_CANARIES",
+    "DEFAULT_MAX_IN_FLIGHT",
     "DEFAULT_STRATEGY",
     "SPEC_VERSION",
     "ConstructionPlan",
@@ -34,15 +43,18 @@ __all__ = [
     "Skipped",
     "Stage",
     "Strategy",
+    "Unit",
     "UpdatePolicy",
     "changed_keys",
     "changed_paths",
     "collect_remodels",
     "diff",
+    "draw_groups",
     "instance_spec",
     "order_remodels",
     "plain",
     "same",
     "settled_records",
+    "units",
     "update_policy",
 ]

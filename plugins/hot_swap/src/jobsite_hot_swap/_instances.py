@@ -30,55 +30,16 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from jobsite.architect import NetworkPlacement, VmMaterial
-from jobsite.foreman import Reason, Remodel
+from jobsite.foreman import Reason, Remodel, Unit
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     from jobsite.foreman import GroupUpdate
 
-__all__ = ["Drawn", "Held", "Unit", "draw_instance", "units"]
+__all__ = ["Drawn", "Held", "draw_instance"]
 
 Edge = tuple[str, str]
-
-
-@attrs.frozen
-class Unit:
-    """One instance's remodels (or one remodel that has no instance), in the order given."""
-
-    remodels: tuple[Remodel, ...]
-
-    @property
-    def group(self) -> str | None:
-        return self.remodels[0].instance_group
-
-    def is_unneeded(self, groups: frozenset[str]) -> bool:
-        """Whether the unit belongs in the deletion stage: the instance is being deleted, or
-        the remodel belongs to no instance (a leftover VM), to no group, or to a group no
-        longer in the manifest (as the ``serial`` strategy decides it)."""
-        return any(
-            r.action == "delete_instance"
-            or r.instance is None
-            or r.instance_group is None
-            or r.instance_group not in groups
-            for r in self.remodels
-        )
-
-
-def units(remodels: Sequence[Remodel]) -> list[Unit]:
-    """``remodels`` gathered by instance, instances in the order they first appear.
-
-    The diff gives each instance's remodels together, but a plugin may add one for an
-    instance later in the list; it still belongs to that instance, after the others.
-    """
-    by_key: dict[tuple[str, str], list[Remodel]] = {}
-    for remodel in remodels:
-        if remodel.instance is not None:
-            key = ("instance", remodel.instance)
-        else:
-            key = ("remodel", remodel.id)
-        by_key.setdefault(key, []).append(remodel)
-    return [Unit(tuple(rs)) for rs in by_key.values()]
 
 
 @attrs.frozen(kw_only=True)

@@ -33,9 +33,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from jobsite.errors import ConfigError
-from jobsite.foreman import ConstructionPlan, Remodel, Stage, UpdatePolicy
-from jobsite_hot_swap._instances import Drawn, Held, draw_instance, units
-from jobsite_hot_swap._stages import draw_groups
+from jobsite.foreman import (
+    ConstructionPlan,
+    Remodel,
+    Stage,
+    UpdatePolicy,
+    draw_groups,
+    units,
+)
+from jobsite_hot_swap._instances import Drawn, Held, draw_instance
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence

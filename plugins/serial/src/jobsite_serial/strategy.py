@@ -30,17 +30,22 @@ A failure stops the pool admitting instances, as it stops BOSH's.
 
 from __future__ import annotations
 
-import itertools
 from typing import TYPE_CHECKING
 
-import attrs
-
-from jobsite.foreman import ConstructionPlan, GroupUpdate, Remodel, Stage, UpdatePolicy
+from jobsite.foreman import (
+    DEFAULT_CANARIES,
+    DEFAULT_MAX_IN_FLIGHT,
+    ConstructionPlan,
+    Remodel,
+    Stage,
+    Unit,
+    UpdatePolicy,
+    draw_groups,
+    units,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
-
-    from jobsite.config import WatchTime
+    from collections.abc import Sequence
 
 __all__ = [
     "DEFAULT_CANARIES",
@@ -53,178 +58,32 @@ __all__ = [
 DELETE_STAGE = "delete unneeded instances"
 """The first stage: instances no longer wanted, leftover VMs, removed groups' remodels."""
 
-DEFAULT_CANARIES = 1
-"""Canaries when neither the group nor the deployment says (one, so a bad change is caught
-on one instance before it reaches the rest)."""
-
-DEFAULT_MAX_IN_FLIGHT = 1
-"""Instances updated at once when neither the group nor the deployment says."""
-
-
-@attrs.frozen
-class _Unit:
-    """What a stage holds: one instance's remodels, or one remodel that has no instance."""
-
-    remodels: tuple[Remodel, ...]
-
-    @property
-    def group(self) -> str | None:
-        return self.remodels[0].instance_group
-
-    def is_unneeded(self, groups: frozenset[str]) -> bool:
-        """Whether the unit belongs in :data:`DELETE_STAGE`: the instance is being deleted,
-        or the remodel belongs to no instance (a leftover VM), to no group, or to a group no
-        longer in the manifest."""
-        return any(
-            r.action == "delete_instance"
-            or r.instance is None
-            or r.instance_group is None
-            or r.instance_group not in groups
-            for r in self.remodels
-        )
-
-    def ids(self) -> tuple[str, ...]:
-        return tuple(r.id for r in self.remodels)
-
-    def edges(self) -> Iterable[tuple[str, str]]:
-        """The instance's remodels, each after the one given before it."""
-        return ((a.id, b.id) for a, b in itertools.pairwise(self.remodels))
-
-
-def _units(remodels: Sequence[Remodel]) -> list[_Unit]:
-    """``remodels`` gathered by instance, instances in the order they first appear.
-
-    The diff gives each instance's remodels together, but a plugin may add one for an
-    instance later in the list; it still belongs to that instance, after the others.
-    """
-    by_key: dict[tuple[str, str], list[Remodel]] = {}
-    for remodel in remodels:
-        if remodel.instance is not None:
-            key = ("instance", remodel.instance)
-        else:
-            key = ("remodel", remodel.id)
-        by_key.setdefault(key, []).append(remodel)
-    return [_Unit(tuple(rs)) for rs in by_key.values()]
-
-
-def _window(watch: WatchTime | None) -> tuple[int, int] | None:
-    return None if watch is None else (watch.minimum, watch.maximum)
-
-
-def _stage_ids(units: Iterable[_Unit]) -> tuple[str, ...]:
-    return tuple(rid for unit in units for rid in unit.ids())
-
-
-def _group_stages(
-    group: GroupUpdate, units: Sequence[_Unit], after: tuple[str, ...]
-) -> list[Stage]:
-    """One group's canaries, then the rest as a pool of ``max_in_flight``, after them.
-
-    ``max_in_flight`` is resolved against the group's size in the manifest, as BOSH resolves
-    a percentage, so ``50%`` of a 4-instance group is 2 even when only 3 instances change.
-    """
-    if not units:
-        return []
-    update = group.update
-    canaries = min(
-        len(units), max(0, DEFAULT_CANARIES if update.canaries is None else update.canaries)
-    )
-    in_flight = (
-        DEFAULT_MAX_IN_FLIGHT
-        if update.max_in_flight is None
-        else update.max_in_flight.resolve(group.instances)
-    )
-    stages: list[Stage] = []
-    if canaries:
-        stages.append(
-            Stage(
-                name=f"{group.group}: canaries",
-                remodels=_stage_ids(units[:canaries]),
-                after=after,
-                kind="canary",
-                instance_group=group.group,
-                max_in_flight=min(canaries, in_flight),
-                watch_time=_window(update.canary_watch_time),
-            )
-        )
-    rest = units[canaries:]
-    if rest:
-        stages.append(
-            Stage(
-                name=f"{group.group}: update",
-                remodels=_stage_ids(rest),
-                after=(stages[-1].name,) if stages else after,
-                kind="update",
-                instance_group=group.group,
-                max_in_flight=in_flight,
-                watch_time=_window(update.update_watch_time),
-            )
-        )
-    return stages
-
-
-def _runs(groups: Sequence[GroupUpdate]) -> list[list[GroupUpdate]]:
-    """Consecutive groups with the same ``serial``, as BOSH partitions them.
-
-    ``serial`` defaults to true. Groups that change nothing still split runs, as they do in
-    BOSH: ``a`` (not serial), ``b`` (serial), ``c`` (not serial) never run ``a`` beside ``c``.
-    """
-    runs: list[list[GroupUpdate]] = []
-    for group in groups:
-        if runs and _serial(runs[-1][-1]) == _serial(group):
-            runs[-1].append(group)
-        else:
-            runs.append([group])
-    return runs
-
-
-def _serial(group: GroupUpdate) -> bool:
-    """Whether the group waits for the one before it (BOSH's default: it does)."""
-    return group.update.serial is not False
-
 
 def serial_plan(
     remodels: Sequence[Remodel], update: UpdatePolicy, strategy: str = "serial"
 ) -> ConstructionPlan:
     """The plan :meth:`SerialStrategy.plan` returns; pure and synchronous."""
     known = frozenset(g.group for g in update.groups)
-    units = _units(remodels)
-    unneeded: list[_Unit] = []
-    by_group: dict[str, list[_Unit]] = {}
-    for unit in units:
+    drawn = units(remodels)
+    unneeded: list[Unit] = []
+    by_group: dict[str, list[tuple[str, ...]]] = {}
+    for unit in drawn:
         if unit.group is None or unit.is_unneeded(known):
             unneeded.append(unit)
         else:
-            by_group.setdefault(unit.group, []).append(unit)
+            by_group.setdefault(unit.group, []).append(unit.ids())
 
     stages: list[Stage] = []
     if unneeded:
-        stages.append(Stage(name=DELETE_STAGE, remodels=_stage_ids(unneeded), kind="delete"))
-    # ``barrier``: the stages the next run of groups waits for (all of the previous run's
-    # groups, when it ran them side by side).
-    barrier: tuple[str, ...] = (DELETE_STAGE,) if unneeded else ()
-    for run in _runs(update.groups):
-        if _serial(run[0]):
-            for group in run:
-                drawn = _group_stages(group, by_group.get(group.group, []), barrier)
-                if drawn:
-                    stages.extend(drawn)
-                    barrier = (drawn[-1].name,)
-        else:
-            ends: list[str] = []
-            for group in run:
-                drawn = _group_stages(group, by_group.get(group.group, []), barrier)
-                if drawn:
-                    stages.extend(drawn)
-                    ends.append(drawn[-1].name)
-            if ends:
-                barrier = tuple(ends)
-
+        ids = tuple(rid for unit in unneeded for rid in unit.ids())
+        stages.append(Stage(name=DELETE_STAGE, remodels=ids, kind="delete"))
+    groups, _ = draw_groups(update.groups, by_group, (DELETE_STAGE,) if unneeded else ())
+    stages.extend(groups)
     return ConstructionPlan(
         strategy=strategy,
         remodels=tuple(remodels),
         stages=tuple(stages),
-        edges=tuple(edge for unit in units for edge in unit.edges()),
+        edges=tuple(edge for unit in drawn for edge in unit.edges()),
     )
 
 

@@ -1,24 +1,35 @@
-"""Instance groups drawn as stages: canaries, then a pool of ``max_in_flight``, groups in
-manifest order with BOSH's ``serial: false`` runs.
+"""What every update strategy draws the same way: units of work and the groups' stages.
 
-This is the same layout the ``serial`` strategy draws, so a deployment reads the same under
-either strategy; only what an instance does inside its stage differs. It is kept here rather
-than imported from ``jobsite_serial`` because a plugin uses core's public API only: two
-strategies must be installable, versioned and replaced independently.
+Strategies differ in what an instance does inside its stage (delete first, or create first
+and swap); they agree, with BOSH, on how a deployment's instance groups are laid out: each
+group's canaries, then the rest ``max_in_flight`` at a time as a rolling pool, groups in
+manifest order except that consecutive ``serial: false`` groups run side by side. That
+layout lives here, in core's public API, so two strategy plugins (which may import only
+core) draw it alike without copying it.
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING
 
-from jobsite.foreman import GroupUpdate, Stage
+import attrs
+
+from jobsite.foreman._construction import GroupUpdate, Stage
+from jobsite.foreman._remodels import Remodel
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from jobsite.config import WatchTime
 
-__all__ = ["DEFAULT_CANARIES", "DEFAULT_MAX_IN_FLIGHT", "draw_groups"]
+__all__ = [
+    "DEFAULT_CANARIES",
+    "DEFAULT_MAX_IN_FLIGHT",
+    "Unit",
+    "draw_groups",
+    "units",
+]
 
 DEFAULT_CANARIES = 1
 """Canaries when neither the group nor the deployment says (one, so a bad change is caught
@@ -26,6 +37,53 @@ on one instance before it reaches the rest)."""
 
 DEFAULT_MAX_IN_FLIGHT = 1
 """Instances updated at once when neither the group nor the deployment says."""
+
+
+@attrs.frozen
+class Unit:
+    """One instance's remodels (or one remodel that has no instance), in the order given."""
+
+    remodels: tuple[Remodel, ...]
+
+    @property
+    def group(self) -> str | None:
+        return self.remodels[0].instance_group
+
+    def is_unneeded(self, groups: frozenset[str]) -> bool:
+        """Whether the unit belongs with the deletions that come before any group: the
+        instance is being deleted, or the remodel belongs to no instance (a leftover VM), to
+        no group, or to a group no longer in the manifest (``groups``)."""
+        return any(
+            r.action == "delete_instance"
+            or r.instance is None
+            or r.instance_group is None
+            or r.instance_group not in groups
+            for r in self.remodels
+        )
+
+    def ids(self) -> tuple[str, ...]:
+        return tuple(r.id for r in self.remodels)
+
+    def edges(self) -> Iterable[tuple[str, str]]:
+        """The remodels chained, each after the one given before it."""
+        return ((a.id, b.id) for a, b in itertools.pairwise(self.remodels))
+
+
+def units(remodels: Sequence[Remodel]) -> list[Unit]:
+    """``remodels`` gathered by instance, instances in the order they first appear.
+
+    The diff gives each instance's remodels together, but a plugin may add one for an
+    instance later in the list; it still belongs to that instance, after the others.
+    """
+    by_key: dict[tuple[str, str], list[Remodel]] = {}
+    for remodel in remodels:
+        if remodel.instance is not None:
+            key = ("instance", remodel.instance)
+        else:
+            key = ("remodel", remodel.id)
+        by_key.setdefault(key, []).append(remodel)
+    return [Unit(tuple(rs)) for rs in by_key.values()]
+
 
 Piece = tuple[str, ...]
 """One instance's remodel ids as its group's stage holds them, in order."""
@@ -112,7 +170,8 @@ def _runs(groups: Sequence[GroupUpdate]) -> list[list[GroupUpdate]]:
 def draw_groups(
     groups: Sequence[GroupUpdate], pieces: Mapping[str, Sequence[Piece]], after: tuple[str, ...]
 ) -> tuple[list[Stage], list[str]]:
-    """Every group's stages, the first run after ``after``; and each drawn group's last stage.
+    """Every group's stages (``pieces``: group → its instances' remodel ids, each instance's
+    in order), the first run after ``after``; and each drawn group's last stage.
 
     A run of serial groups goes one group after another; a run of ``serial: false`` groups
     all start after whatever the run starts after, and the next run waits for all of them.
