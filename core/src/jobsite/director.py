@@ -30,7 +30,7 @@ from jobsite.driver import DriverContext
 from jobsite.errors import ConfigError, JobsiteError
 from jobsite.foreman import Limitations, UpdatePolicy, collect_remodels, order_remodels
 from jobsite.inspector import survey
-from jobsite.planning import Plan, PlanRequest, make_plan
+from jobsite.planning import Plan, PlanRequest, make_plan, stored_configs
 from jobsite.plugins import Plugins, load_plugins
 from jobsite.stemcell import import_stemcell, read_stemcell
 from jobsite.store import Batch, StemcellRecord, open_store
@@ -204,21 +204,11 @@ class Director:
         """A plan request for a manifest given as text (already interpolated), with the
         store's current cloud and runtime configs. ``flags`` are :class:`PlanRequest`
         fields (``recreate``, ``fix``, ``states``, ...)."""
-        documents: dict[str, list[Document]] = {}
-        ids: list[int] = []
-        for kind in ("cloud", "runtime"):
-            records = await self.store.list_configs(kind)
-            ids.extend(c.id for c in records)
-            documents[kind] = [
-                Document(
-                    f"{kind} config {c.name!r} (version {c.id})",
-                    parse_yaml(c.content, document=f"{kind} config {c.name!r}"),
-                )
-                for c in records
-            ]
+        clouds, cloud_ids = await stored_configs(self.store, "cloud")
+        runtimes, runtime_ids = await stored_configs(self.store, "runtime")
         manifest = Document(source, parse_yaml(manifest_text, document=source))
-        configs = load_deployment(manifest, documents["cloud"], documents["runtime"])
-        flags.setdefault("config_ids", tuple(ids))
+        configs = load_deployment(manifest, clouds, runtimes)
+        flags.setdefault("config_ids", tuple(sorted(cloud_ids + runtime_ids)))
         return PlanRequest(configs=configs, manifest_text=manifest_text, **flags)
 
     async def stored_request(self, deployment: str, **flags: Any) -> PlanRequest:

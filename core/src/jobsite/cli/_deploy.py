@@ -29,7 +29,7 @@ from jobsite.assembler import StopSignal
 from jobsite.cli._app import cli
 from jobsite.cli._director import director_options, with_director
 from jobsite.cli._display import Action, Display, make_display
-from jobsite.cli._plan import _file_documents, _is_create_env
+from jobsite.cli._inputs import config_files, deployment_configs, read_manifest
 from jobsite.cli._vars_options import Interpolation, interpolation_options
 from jobsite.config import (
     DeploymentConfigs,
@@ -37,10 +37,6 @@ from jobsite.config import (
     MaxInFlight,
     UpdateConfig,
     dump_yaml,
-    interpolate,
-    load_deployment,
-    parse_yaml,
-    read_yaml,
 )
 from jobsite.errors import ConfigError, JobsiteError
 from jobsite.planning import PlanRequest, render_text
@@ -53,7 +49,7 @@ if TYPE_CHECKING:
     from jobsite.assembler import DeployResult, Event
     from jobsite.director import Director, DirectorConfig
     from jobsite.planning import Plan
-    from jobsite.store import InstanceRecord, Store
+    from jobsite.store import InstanceRecord
 
 __all__ = [
     "EXIT_INTERRUPTED",
@@ -267,38 +263,6 @@ def _deploy_flags(func: Callable[..., Any]) -> Callable[..., Any]:
 # --- jobsite deploy ----------------------------------------------------------------------------
 
 
-async def _stored(store: Store, kind: str) -> tuple[list[Document], list[int]]:
-    records = await store.list_configs(kind)
-    documents = [
-        Document(
-            f"{kind} config {r.name!r} (version {r.id})",
-            parse_yaml(r.content, document=f"{kind} config {r.name!r}"),
-        )
-        for r in records
-    ]
-    return documents, [r.id for r in records]
-
-
-def _read_manifest(manifest: Path, interpolation: Interpolation) -> Document:
-    document = Document(
-        str(manifest),
-        interpolate(
-            read_yaml(manifest),
-            ops=interpolation.ops,
-            variables=interpolation.variables,
-            expect_all=interpolation.expect_all,
-            document_name=str(manifest),
-        ),
-    )
-    if _is_create_env(document):
-        raise ConfigError(
-            "is a create-env manifest (a single director VM for `bosh create-env`), not a "
-            "deployment; jobsite deploys deployments",
-            document=str(manifest),
-        )
-    return document
-
-
 @cli.command("deploy")
 @click.argument("manifest", type=_FILE)
 @click.option(
@@ -371,35 +335,18 @@ def deploy_command(
     second Ctrl-C cancels them. Exits 0 when done, 1 when a step failed or the deploy was
     refused, 130 when stopped or cancelled.
     """
-    document = _read_manifest(manifest, interpolation)
-    cloud_files = _file_documents(cloud_configs, interpolation)
-    runtime_files = _file_documents(runtime_configs, interpolation)
+    document = read_manifest(manifest, interpolation, verb="deploys")
+    cloud_files = config_files(cloud_configs, interpolation)
+    runtime_files = config_files(runtime_configs, interpolation)
 
     async def planner(director: Director) -> Plan:
-        ids: list[int] = []
-        clouds = cloud_files
-        if not clouds:
-            clouds, cloud_ids = await _stored(director.store, "cloud")
-            ids += cloud_ids
-        if not clouds:
-            raise JobsiteError(
-                "no cloud config: upload one with `jobsite update-cloud-config FILE` or pass "
-                "--cloud-config FILE"
-            )
-        runtimes = runtime_files
-        if not runtimes:
-            runtimes, runtime_ids = await _stored(director.store, "runtime")
-            ids += runtime_ids
-        configs = load_deployment(document, clouds, runtimes)
-        for warning in configs.warnings:
-            click.echo(f"Warning: {warning}", err=True)
-        name = configs.manifest.name
-        if deployment is not None and deployment != name:
-            raise ConfigError(
-                f"-d {deployment!r} does not match the manifest's name {name!r}",
-                document=str(manifest),
-                path="name",
-            )
+        configs, ids = await deployment_configs(
+            director.store,
+            document,
+            deployment=deployment,
+            cloud_files=cloud_files,
+            runtime_files=runtime_files,
+        )
         configs = apply_update_overrides(configs, canaries=canaries, max_in_flight=max_in_flight)
         request = PlanRequest(
             configs=configs,
@@ -408,7 +355,7 @@ def deploy_command(
             skip_drain=skip_drain,
             strategy=strategy,
             manifest_text=dump_yaml(document.data),
-            config_ids=tuple(sorted(ids)),
+            config_ids=ids,
         )
         return await director.plan(request)
 

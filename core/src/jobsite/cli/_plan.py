@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,17 +17,10 @@ import click
 
 from jobsite.cli._app import cli
 from jobsite.cli._director import option_value
+from jobsite.cli._inputs import config_files, deployment_configs, read_manifest
 from jobsite.cli._store import with_store
 from jobsite.cli._vars_options import Interpolation, interpolation_options
-from jobsite.config import (
-    Document,
-    interpolate,
-    load_deployment,
-    parse_yaml,
-    read_yaml,
-)
 from jobsite.driver import DriverContext
-from jobsite.errors import ConfigError, JobsiteError
 from jobsite.planning import Plan, PlanRequest, make_plan, plan_to_json, render_dot, render_text
 from jobsite.plugins import load_plugins
 from jobsite.store import default_home
@@ -40,36 +32,6 @@ __all__ = ["plan_command"]
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 EXIT_CHANGES = 2
-
-
-async def _stored_configs(store: Store, kind: str) -> list[Document]:
-    return [
-        Document(
-            f"{kind} config {record.name!r} (version {record.id})",
-            parse_yaml(record.content, document=f"{kind} config {record.name!r}"),
-        )
-        for record in await store.list_configs(kind)
-    ]
-
-
-def _is_create_env(document: Document) -> bool:
-    """What :attr:`Manifest.is_create_env` says, read off the document itself."""
-    return isinstance(document.data, Mapping) and document.data.get("cloud_provider") is not None
-
-
-def _file_documents(paths: tuple[Path, ...], interpolation: Interpolation) -> list[Document]:
-    return [
-        Document(
-            str(path),
-            interpolate(
-                read_yaml(path),
-                variables=interpolation.variables,
-                expect_all=interpolation.expect_all,
-                document_name=str(path),
-            ),
-        )
-        for path in paths
-    ]
 
 
 @cli.command("plan")
@@ -155,49 +117,22 @@ def plan_command(
     secrets they bring in never appear in the output. Exits 1 when the plan has problems a
     deploy would refuse (a VM missing from the cloud without --fix).
     """
-    document = Document(
-        str(manifest),
-        interpolate(
-            read_yaml(manifest),
-            ops=interpolation.ops,
-            variables=interpolation.variables,
-            expect_all=interpolation.expect_all,
-            document_name=str(manifest),
-        ),
-    )
-    if _is_create_env(document):
-        # Before anything else: such a manifest needs no cloud config, and its own problems
-        # do not matter here, so neither may hide that it is the wrong kind of manifest.
-        raise ConfigError(
-            "is a create-env manifest (a single director VM for `bosh create-env`), not a "
-            "deployment; jobsite plans deployments",
-            document=str(manifest),
-        )
-    cloud_files = _file_documents(cloud_configs, interpolation)
-    runtime_files = _file_documents(runtime_configs, interpolation)
+    document = read_manifest(manifest, interpolation, verb="plans")
+    cloud_files = config_files(cloud_configs, interpolation)
+    runtime_files = config_files(runtime_configs, interpolation)
     options = dict(option_value(o) for o in cpi_options)
     plugins = load_plugins()
     for failure in plugins.failures:
         click.echo(f"Warning: {failure}", err=True)
 
     async def work(store: Store) -> Plan:
-        clouds = cloud_files or await _stored_configs(store, "cloud")
-        if not clouds:
-            raise JobsiteError(
-                "no cloud config: upload one with `jobsite update-cloud-config FILE` or pass "
-                "--cloud-config FILE"
-            )
-        runtimes = runtime_files or await _stored_configs(store, "runtime")
-        configs = load_deployment(document, clouds, runtimes)
-        for warning in configs.warnings:
-            click.echo(f"Warning: {warning}", err=True)
-        name = configs.manifest.name
-        if deployment is not None and deployment != name:
-            raise ConfigError(
-                f"-d {deployment!r} does not match the manifest's name {name!r}",
-                document=str(manifest),
-                path="name",
-            )
+        configs, _ = await deployment_configs(
+            store,
+            document,
+            deployment=deployment,
+            cloud_files=cloud_files,
+            runtime_files=runtime_files,
+        )
         driver = None
         if cpi is not None:
             driver = plugins.registry("cpi").create(

@@ -9,6 +9,7 @@ from jobsite.planning._plan import Plan, PlanSummary
 from jobsite.planning._render_dot import render_dot
 from jobsite.planning._render_json import FORMAT_VERSION, plan_to_json
 from jobsite.planning._render_text import render_text
+from jobsite.planning._stored import stored_configs
 
 __all__ = [
     "FORMAT_VERSION",
@@ -20,4 +21,5 @@ __all__ = [
     "plan_to_json",
     "render_dot",
     "render_text",
+    "stored_configs",
 ]
