@@ -188,9 +188,7 @@ async def _create_vm(ctx: AssemblyContext, r: Remodel) -> None:
         batch.put_ip_reservation(reservation)
     await ctx.ledger.write(batch)
     ctx.vms[intent.id] = intent
-    disk_cids = [
-        d.cid for d in ctx.disks.values() if d.instance_uuid == r.instance and d.active and d.cid
-    ]
+    disk_cids = [d.cid for d in ctx.disks.of(r.instance) if d.active and d.cid]
 
     async def create() -> Any:
         return await ctx.cpi.create_vm(
@@ -244,14 +242,13 @@ async def _delete_vm(ctx: AssemblyContext, r: Remodel) -> None:
     del ctx.vms[vm.id]
     held = {
         (n, s.get("ip"))
-        for other in ctx.vms.values()
-        if other.instance_uuid == vm.instance_uuid and other.instance_uuid is not None
+        for other in ctx.vms.of(vm.instance_uuid)
         for n, s in other.networks.items()
     }
     for reservation in _reservations(vm, ctx.deployment):
         if (reservation.network, reservation.address) not in held:
             batch.delete_ip_reservation(reservation.network, reservation.address)
-    for disk in list(ctx.disks.values()):
+    for disk in ctx.disks.of(vm.instance_uuid):
         if disk.vm == vm.id:  # deleting a VM detaches its disks
             ctx.disks[disk.id] = attrs.evolve(disk, vm=None)
             batch.put_disk(ctx.disks[disk.id])
@@ -349,7 +346,7 @@ async def _apply(ctx: AssemblyContext, r: Remodel) -> None:
     agent_id = _agent_of(ctx, r)
     vm = ctx.vms[r.vm or ""]
     spec = _recorded_spec(ctx, r)
-    disks = [d for d in ctx.disks.values() if d.instance_uuid == r.instance and d.active]
+    disks = [d for d in ctx.disks.of(r.instance) if d.active]
     default = next((d for d in disks if d.name == ""), None)
     spec.update(
         networks=dict(vm.networks),
@@ -386,8 +383,8 @@ async def _start(ctx: AssemblyContext, r: Remodel) -> None:
 async def _delete_instance(ctx: AssemblyContext, r: Remodel) -> None:
     assert r.instance is not None
     batch = Batch()
-    for disk in list(ctx.disks.values()):
-        if disk.instance_uuid == r.instance and not disk.orphaned and disk.active:
+    for disk in ctx.disks.of(r.instance):
+        if not disk.orphaned and disk.active:
             # a disk the plan did not orphan (none should be left): orphan it, never lose it
             ctx.disks[disk.id] = attrs.evolve(disk, active=False, orphaned_at=utcnow(), vm=None)
             batch.put_disk(ctx.disks[disk.id])

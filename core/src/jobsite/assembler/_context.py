@@ -8,8 +8,8 @@ reading the store back. Only the assembler's own task mutates it, on the event l
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, Protocol, TypeVar
 
 import attrs
 
@@ -24,7 +24,7 @@ from jobsite.foreman import Remodel, Stage
 from jobsite.planning import Plan
 from jobsite.store import DiskRecord, InstanceRecord, StemcellRecord, Store, VmRecord
 
-__all__ = ["AssemblyContext", "DeployRefused"]
+__all__ = ["AssemblyContext", "DeployRefused", "Records"]
 
 DEFAULT_WATCH_TIME = (0, 30_000)
 """Milliseconds to watch a started instance when the manifest gives no watch time."""
@@ -32,6 +32,50 @@ DEFAULT_WATCH_TIME = (0, 30_000)
 
 class DeployRefused(JobsiteError):
     """The plan cannot be carried out as it stands (nothing was changed)."""
+
+
+class _Owned(Protocol):
+    @property
+    def instance_uuid(self) -> str | None: ...
+
+
+R = TypeVar("R", bound=_Owned)
+
+
+class Records(dict[str, R]):
+    """VM or disk records by id, also found by their instance (:meth:`of`), so an action
+    never scans every record of the deployment: deploying N instances stays linear."""
+
+    def __init__(self, records: Iterable[tuple[str, R]] = ()) -> None:
+        super().__init__()
+        self._by_instance: dict[str | None, dict[str, R]] = {}
+        for key, record in records:
+            self[key] = record
+
+    def __setitem__(self, key: str, record: R) -> None:
+        old = self.get(key)
+        if old is not None:
+            self._by_instance.get(old.instance_uuid, {}).pop(key, None)
+        super().__setitem__(key, record)
+        self._by_instance.setdefault(record.instance_uuid, {})[key] = record
+
+    def __delitem__(self, key: str) -> None:
+        old = self[key]
+        super().__delitem__(key)
+        self._by_instance.get(old.instance_uuid, {}).pop(key, None)
+
+    def pop(self, key: str, default: Any = None) -> Any:
+        if key not in self:
+            return default
+        old = self[key]
+        del self[key]
+        return old
+
+    def of(self, instance: str | None) -> list[R]:
+        """The records of one instance (none for ``None``: records of no instance)."""
+        if instance is None:
+            return []
+        return list(self._by_instance.get(instance, {}).values())
 
 
 @attrs.define(kw_only=True, eq=False)
@@ -48,8 +92,8 @@ class AssemblyContext:
     emit: Callable[[Event], Awaitable[None]]
     stemcells: tuple[StemcellRecord, ...] = ()
     task: int | None = None
-    vms: dict[str, VmRecord] = attrs.field(factory=dict)
-    disks: dict[str, DiskRecord] = attrs.field(factory=dict)
+    vms: Records[VmRecord] = attrs.field(factory=Records)
+    disks: Records[DiskRecord] = attrs.field(factory=Records)
     instances: dict[str, InstanceRecord] = attrs.field(factory=dict)
     starting: frozenset[str] = frozenset()
     """Instances the plan starts (their record is written once started)."""
@@ -83,8 +127,8 @@ class AssemblyContext:
         floor = plan.floorplan
         return cls(
             plan=plan,
-            vms={v.id: v for v in floor.vms},
-            disks={d.id: d for d in floor.disks},
+            vms=Records((v.id, v) for v in floor.vms),
+            disks=Records((d.id, d) for d in floor.disks),
             instances={i.uuid: i for i in floor.instances},
             starting=frozenset(
                 r.instance for r in plan.construction.remodels if r.action == "start" and r.instance
@@ -131,9 +175,6 @@ class AssemblyContext:
 
     def attach_target(self, disk_id: str) -> str | None:
         return self._attach_targets.get(disk_id)
-
-    def stage(self, remodel: Remodel) -> Stage | None:
-        return self._stage_of.get(remodel.id)
 
     def watch_time(self, remodel: Remodel) -> tuple[int, int]:
         stage = self._stage_of.get(remodel.id)
@@ -188,6 +229,3 @@ def stemcell_problems(ctx: AssemblyContext) -> list[str]:
             if key not in out and ctx.find_stemcell(*key) is None:
                 out[key] = _missing_stemcell(*key)
     return list(out.values())
-
-
-_ = Mapping  # re-exported name used in annotations of callers
