@@ -133,3 +133,18 @@ async def test_two_deploys_of_one_deployment_never_run_at_once(site: Site) -> No
         tg.start_soon(one)
     assert "done" in outcomes
     assert any("is locked" in o for o in outcomes)
+
+
+async def test_a_plugins_malformed_remodel_is_refused_by_name_before_anything_runs(
+    site: Site,
+) -> None:
+    import attrs
+
+    plan = await site.plan()
+    broken = tuple(
+        attrs.evolve(r, vm=None) if r.action == "start" else r for r in plan.construction.remodels
+    )
+    plan = attrs.evolve(plan, construction=attrs.evolve(plan.construction, remodels=broken))
+    with pytest.raises(DeployRefused, match=r"\(start\) lacks vm"):
+        await site.director.deploy(plan)
+    assert site.cpi.calls.of("create_vm") == []

@@ -533,6 +533,36 @@ _ACTIONS: Mapping[str, Callable[[AssemblyContext, Remodel], Awaitable[None]]] = 
 ACTION_NAMES = frozenset(_ACTIONS)
 """The actions core carries out itself."""
 
+_NEEDS: Mapping[str, tuple[str, ...]] = {
+    "create_vm": ("vm", "material"),
+    "delete_vm": (),
+    "swap": ("vm",),
+    "stop": ("vm",),
+    "apply": ("vm", "instance"),
+    "start": ("vm", "instance"),
+    "delete_instance": ("instance",),
+    "create_disk": ("disk", "material"),
+    "attach_disk": ("disk", "vm"),
+    "detach_disk": ("disk",),
+    "migrate_disk": ("disk", "source_disk", "vm"),
+    "orphan_disk": ("disk",),
+    "delete_disk": (),
+}
+
+
+def malformed(remodel: Remodel) -> str | None:
+    """Why core cannot carry ``remodel`` out as given (a field its action needs is unset),
+    or None. Checked for the whole plan before anything runs, so a plugin's malformed
+    remodel is refused by name instead of failing half-way through a deploy."""
+    missing = [f for f in _NEEDS.get(remodel.action, ()) if getattr(remodel, f) is None]
+    if remodel.action == "create_vm" and "agent_id" not in remodel.options:
+        missing.append("options.agent_id")
+    if remodel.action == "delete_vm" and remodel.vm is None and remodel.cid is None:
+        missing.append("vm or cid")
+    if not missing:
+        return None
+    return f"remodel {remodel.id!r} ({remodel.action}) lacks {', '.join(missing)}"
+
 
 async def carry_out(ctx: AssemblyContext, remodel: Remodel) -> None:
     """Do what ``remodel`` says."""

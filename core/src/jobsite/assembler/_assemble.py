@@ -33,7 +33,7 @@ import anyio
 import attrs
 
 from jobsite._gcpause import gc_frozen
-from jobsite.assembler._actions import ACTION_NAMES, RetryPolicy, carry_out
+from jobsite.assembler._actions import ACTION_NAMES, RetryPolicy, carry_out, malformed
 from jobsite.assembler._context import AssemblyContext, DeployRefused, stemcell_problems
 from jobsite.assembler._events import (
     DeployFinished,
@@ -163,6 +163,9 @@ async def assemble(
     unknown = sorted({r.action for r in plan.construction.remodels} - ACTION_NAMES)
     if unknown:
         raise DeployRefused(f"the plan has actions jobsite cannot carry out: {', '.join(unknown)}")
+    bad = [m for m in map(malformed, plan.construction.remodels) if m is not None]
+    if bad:
+        raise DeployRefused("the plan cannot be carried out: " + "; ".join(bad[:3]))
     ledger = Ledger(store)
     seq = 0
     task_id: int | None = None
